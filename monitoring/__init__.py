@@ -1,0 +1,1 @@
+"""Monitoring: input health, parity, drift, prediction drift and delayed-label quality."""

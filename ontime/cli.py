@@ -1,0 +1,129 @@
+"""The one console script: ``ontime <command>``. Each command wraps a library function."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from ontime.errors import OntimeError
+from ontime.settings import Settings, load_settings
+
+log = logging.getLogger("ontime")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise OntimeError(f"not an ISO timestamp: '{value}'") from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Settings file (default: ./ontime.yaml).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
+    """ontime: point-in-time training, contract-checked serving, honest monitoring."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = {"settings": load_settings(config_path)}
+
+
+@cli.command()
+@click.option("--days", type=int, default=None, help="Days of history to simulate.")
+@click.option("--shipments-per-day", type=int, default=None)
+@click.option("--seed", type=int, default=None)
+@click.option("--start", default=None, help="First day, ISO date (UTC).")
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    help="Fault window NAME:START_DAY-END_DAY, e.g. backlog_outage:100-107. Repeatable.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for the raw tables (default: raw_data_dir from settings).",
+)
+@click.pass_context
+def simulate(ctx, days, shipments_per_day, seed, start, scenarios, out) -> None:
+    """Generate the simulated delivery world and its derived feature tables."""
+    from ontime.commands import run_simulation
+
+    settings = _settings(ctx)
+    paths = run_simulation(
+        settings,
+        days=days,
+        shipments_per_day=shipments_per_day,
+        seed=seed,
+        start=_parse_time(start),
+        scenarios=scenarios,
+        out=out,
+    )
+    for name, path in paths.items():
+        click.echo(f"{name}: {path}")
+
+
+@cli.command()
+@click.pass_context
+def apply(ctx) -> None:
+    """Run the leakage gate on every FeatureService, then ``feast apply``."""
+    from ontime.repo import apply_repo
+
+    click.echo(apply_repo(_settings(ctx).feature_repo).strip())
+
+
+@cli.command()
+@click.option("--end", default=None, help="Materialize up to this time (default: now).")
+@click.option("--start", default=None, help="Full materialization from this time.")
+@click.pass_context
+def materialize(ctx, end, start) -> None:
+    """Load feature values into the online store."""
+    from ontime.repo import materialize as run
+
+    end_time = _parse_time(end) or datetime.now(tz=UTC)
+    run(_settings(ctx).feature_repo, end=end_time, start=_parse_time(start))
+    click.echo(f"materialized up to {end_time.isoformat()}")
+
+
+@cli.command()
+@click.pass_context
+def demo(ctx) -> None:
+    """Simulate, apply, materialize, then show one training row beside its online row."""
+    from ontime.commands import run_demo
+
+    click.echo(run_demo(_settings(ctx)))
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit status 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except OntimeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,192 @@
+"""Open a Feast repo and read a FeatureService as a model's input contract.
+
+Nothing here knows a feature name: entity keys, features, dtypes and request fields are
+read from the registry, so any Feast repo with a ``contract.py`` next to it works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+from ontime.contract import FeatureContract
+from ontime.errors import ConfigError, OntimeError
+
+log = logging.getLogger(__name__)
+
+
+def load_repo_module(repo: Path, name: str) -> ModuleType:
+    """Import ``name`` from the repo folder the way ``feast apply`` does (bare module names).
+
+    Feast pickles ODFV functions by reference to these bare modules, so every process that
+    runs a transform needs the repo folder on ``sys.path``. Modules of the same bare name
+    cached from another repo are dropped first, so two domains can share one process.
+    """
+    repo = Path(repo).resolve()
+    if not (repo / f"{name}.py").exists():
+        raise ConfigError(f"{repo} has no {name}.py")
+    for stem in (p.stem for p in repo.glob("*.py")):
+        cached = sys.modules.get(stem)
+        cached_file = getattr(cached, "__file__", None)
+        if cached_file and Path(cached_file).resolve().parent != repo:
+            del sys.modules[stem]
+    if str(repo) in sys.path:
+        sys.path.remove(str(repo))
+    sys.path.insert(0, str(repo))
+    return importlib.import_module(name)
+
+
+def load_contract(repo: Path) -> FeatureContract:
+    """The ``CONTRACT`` object declared in the repo's ``contract.py``."""
+    contract = getattr(load_repo_module(repo, "contract"), "CONTRACT", None)
+    if not isinstance(contract, FeatureContract):
+        raise ConfigError(f"{repo}/contract.py must define CONTRACT = FeatureContract(...)")
+    return contract
+
+
+def open_store(repo: Path):  # -> feast.FeatureStore (imported lazily: feast is slow to import)
+    """A FeatureStore for the repo, with the repo importable for its transforms."""
+    from feast import FeatureStore
+
+    repo = Path(repo).resolve()
+    if not (repo / "feature_store.yaml").exists():
+        raise ConfigError(f"no feature_store.yaml in {repo}")
+    load_repo_module(repo, "transforms") if (repo / "transforms.py").exists() else None
+    return FeatureStore(repo_path=str(repo))
+
+
+@contextlib.contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    """Feast resolves repo-relative paths from the current directory while parsing."""
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A FeatureService as a model input contract, read from the registry."""
+
+    name: str
+    features: tuple[str, ...]  # output feature names, in service order
+    feature_refs: tuple[str, ...]  # "view:feature" references
+    entity_keys: tuple[str, ...]  # join keys the entity frame must carry
+    request_fields: tuple[str, ...]  # request-time inputs of on-demand views
+    dtypes: dict[str, str]  # feature -> Feast type name
+    ttl_seconds: dict[str, float]  # feature -> TTL of the view it comes from (0 = none)
+
+
+def describe_service(store, name: str) -> ServiceSpec:
+    """Read features, keys, request fields, types and TTLs of a FeatureService."""
+    from feast.errors import FeatureServiceNotFoundException
+
+    try:
+        service = store.get_feature_service(name)
+    except FeatureServiceNotFoundException:
+        known = sorted(s.name for s in store.list_feature_services())
+        raise OntimeError(f"unknown FeatureService '{name}'; registered: {known}") from None
+    views = {v.name: v for v in store.list_feature_views()}
+    odfvs = {v.name: v for v in store.list_on_demand_feature_views()}
+    features, refs, keys, request, dtypes, ttls = [], [], [], [], {}, {}
+
+    def add_keys(view) -> None:
+        for column in view.entity_columns:
+            if column.name not in keys:
+                keys.append(column.name)
+
+    for projection in service.feature_view_projections:
+        view_name = projection.name
+        for field in projection.features:
+            features.append(field.name)
+            refs.append(f"{projection.name_to_use()}:{field.name}")
+            dtypes[field.name] = str(field.dtype)
+        if view_name in views:
+            view = views[view_name]
+            add_keys(view)
+            ttl = view.ttl.total_seconds() if view.ttl else 0.0
+            ttls.update({f.name: ttl for f in projection.features})
+        elif view_name in odfvs:
+            odfv = odfvs[view_name]
+            source_ttls = []
+            for source in odfv.source_feature_view_projections.values():
+                add_keys(views[source.name])
+                source_ttl = views[source.name].ttl
+                source_ttls.append(source_ttl.total_seconds() if source_ttl else 0.0)
+            for source in odfv.source_request_sources.values():
+                request.extend(f.name for f in source.schema if f.name not in request)
+            ttls.update({f.name: min(source_ttls, default=0.0) for f in projection.features})
+    return ServiceSpec(
+        name=name,
+        features=tuple(features),
+        feature_refs=tuple(refs),
+        entity_keys=tuple(keys),
+        request_fields=tuple(request),
+        dtypes=dtypes,
+        ttl_seconds=ttls,
+    )
+
+
+def apply_repo(repo: Path) -> str:
+    """``feast apply``, but only after every FeatureService passes the leakage gate.
+
+    The gate runs on the parsed definitions, so a leaking service never reaches the registry.
+    ``feast apply`` itself runs in a subprocess, as a user would run it.
+    """
+    import subprocess
+
+    from feast.repo_operations import parse_repo
+
+    from ontime.leakage import assert_no_leaks
+
+    repo = Path(repo).resolve()
+    contract = load_contract(repo)
+    with working_directory(repo):
+        load_repo_module(repo, "transforms") if (repo / "transforms.py").exists() else None
+        try:
+            contents = parse_repo(repo)
+        except Exception as exc:  # a broken definition file: say which, without a traceback
+            raise OntimeError(f"cannot parse feature repo {repo}: {exc}") from exc
+    views = {v.name: v for v in contents.feature_views}
+    odfvs = {v.name: v for v in contents.on_demand_feature_views}
+    for service in contents.feature_services:
+        assert_no_leaks(service, views, odfvs, contract.future_only_fields)
+    result = subprocess.run(
+        [sys.executable, "-m", "feast.cli.cli", "apply"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        raise OntimeError(f"feast apply failed: {lines[-1] if lines else 'no output'}")
+    return result.stdout
+
+
+def materialize(repo: Path, end: datetime, start: datetime | None = None) -> None:
+    """Load feature values up to ``end`` into the online store.
+
+    Incremental per view: each view continues from where its last run ended. A view never
+    materialized starts one TTL before ``end`` (older values would be expired anyway).
+    Feast's own ``materialize_incremental`` starts from the wall clock, which is wrong for
+    any replayed or simulated history. ``start`` forces a full reload from that time.
+    """
+    store = open_store(repo)
+    for view in store.list_feature_views():
+        if not view.online:
+            continue
+        begin = start or view.most_recent_end_time or (end - (view.ttl or timedelta(days=1)))
+        if begin >= end:
+            continue
+        store.materialize(start_date=begin, end_date=end, feature_views=[view.name])

@@ -1,0 +1,83 @@
+"""The one settings model, loaded from ``ontime.yaml`` at the entry point.
+
+Relative paths are resolved against the folder that holds the settings file, so a
+command behaves the same from any working directory. Secrets never live here; they come
+from the environment.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ontime.errors import ConfigError
+
+DEFAULT_SETTINGS_FILE = "ontime.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SimulationSettings(_Strict):
+    """Defaults for ``ontime simulate``; every value can be overridden on the command line."""
+
+    start: datetime = datetime(2026, 6, 1, tzinfo=UTC)
+    days: int = 120
+    shipments_per_day: int = 1800
+    seed: int = 7
+    scenarios: list[str] = Field(
+        default_factory=list, description="Fault windows as NAME:START_DAY-END_DAY."
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Settings(_Strict):
+    """Everything a command needs to know about where things are and what to build."""
+
+    feature_repo: Path = Path("feature_repo")
+    feature_service: str = "late_delivery_v1"
+    raw_data_dir: Path = Path("feature_repo/data/raw")
+    simulation: SimulationSettings = SimulationSettings()
+
+    def resolved(self, base: Path) -> Settings:
+        """Return a copy whose relative paths are anchored at ``base``."""
+        updates = {
+            name: (base / value).resolve()
+            for name, value in (
+                ("feature_repo", self.feature_repo),
+                ("raw_data_dir", self.raw_data_dir),
+            )
+            if not value.is_absolute()
+        }
+        return self.model_copy(update=updates)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Load and validate the settings file; a missing default file means all defaults."""
+    explicit = path is not None
+    path = Path(path or DEFAULT_SETTINGS_FILE)
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"settings file not found: {path}")
+        return Settings().resolved(Path.cwd())
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}".splitlines()[0]) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping at the top level")
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from exc
+    return settings.resolved(path.resolve().parent)

@@ -1,0 +1,1 @@
+"""Training: point-in-time snapshots, model fitting, evaluation, registry and release gates."""

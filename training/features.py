@@ -1,0 +1,52 @@
+"""Point-in-time feature rows for an entity frame, through a FeatureService.
+
+The entity frame holds the entity keys and one prediction time per row. Features come only
+from history up to that time: Feast's PIT join, plus ``filter_by_created_timestamp`` so a value
+written (or corrected) after the prediction time is never used.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ontime.errors import OntimeError
+from ontime.repo import ServiceSpec
+
+EVENT_TIMESTAMP = "event_timestamp"
+
+
+def entity_frame(
+    events: pd.DataFrame, spec: ServiceSpec, time_column: str, request_time_field: str | None
+) -> pd.DataFrame:
+    """The entity frame Feast expects: keys, ``event_timestamp`` and request-time inputs."""
+    absent = [c for c in (*spec.entity_keys, time_column) if c not in events.columns]
+    if absent:
+        raise OntimeError(f"entity frame lacks column(s) {absent} needed by '{spec.name}'")
+    frame = events[list(spec.entity_keys)].copy()
+    frame[EVENT_TIMESTAMP] = pd.to_datetime(events[time_column], utc=True).astype(
+        "datetime64[us, UTC]"
+    )
+    for field in spec.request_fields:
+        if field == request_time_field:
+            frame[field] = frame[EVENT_TIMESTAMP].astype("int64") / 1e6
+        elif field in events.columns:
+            frame[field] = events[field]
+        else:
+            raise OntimeError(
+                f"request field '{field}' of '{spec.name}' is not in the entity frame"
+            )
+    return frame
+
+
+def historical_rows(store, spec: ServiceSpec, entities: pd.DataFrame) -> pd.DataFrame:
+    """Point-in-time feature values for each entity row, in the entity frame's order."""
+    if entities.empty:
+        raise OntimeError("the entity frame is empty: no prediction events in the window")
+    keyed = entities.reset_index(drop=True).assign(_row=lambda f: range(len(f)))
+    service = store.get_feature_service(spec.name)
+    job = store.get_historical_features(
+        entity_df=keyed, features=service, filter_by_created_timestamp=True
+    )
+    rows = job.to_df().sort_values("_row").drop(columns="_row").reset_index(drop=True)
+    rows[EVENT_TIMESTAMP] = pd.to_datetime(rows[EVENT_TIMESTAMP], utc=True)
+    return rows
