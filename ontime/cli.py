@@ -127,3 +127,7 @@ def main() -> None:
     except OntimeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

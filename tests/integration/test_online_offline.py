@@ -1,0 +1,90 @@
+"""After materialization, each online value equals the last offline row for its key."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ontime.repo import describe_service
+from serving.online import online_rows
+
+pytestmark = pytest.mark.integration
+
+
+def last_rows(table: pd.DataFrame, key: str, ts: str, created: str | None, end, ttl):
+    """The newest row per key by (event time, write time) inside [end - ttl, end]."""
+    window = table[(table[ts] <= end) & (table[ts] >= end - ttl)]
+    order = [ts, created] if created else [ts]
+    return window.sort_values(order).drop_duplicates(key, keep="last").set_index(key)
+
+
+@pytest.fixture(scope="module")
+def materialized(applied_repo):
+    events = applied_repo.table("prediction_events")
+    end = events["prediction_time"].max()
+    applied_repo.ontime("materialize", "--end", end.isoformat())
+    return end
+
+
+def test_online_value_equals_last_offline_row(store, applied_repo, materialized):
+    end = materialized
+    spec = describe_service(store, "late_delivery_v1")
+    views = {v.name: v for v in store.list_feature_views()}
+    events = applied_repo.table("prediction_events")
+    sample = events.sample(200, random_state=8).reset_index(drop=True)
+    sample["request_time_epoch_s"] = end.timestamp()
+    online = online_rows(store, spec, sample)
+
+    shipments = last_rows(
+        applied_repo.table("shipments"),
+        "order_id",
+        "created_at",
+        None,
+        end,
+        views["shipment_profile"].ttl,
+    )
+    backlog = last_rows(
+        applied_repo.table("warehouse_backlog"),
+        "origin_warehouse",
+        "event_timestamp",
+        "created_at",
+        end,
+        views["warehouse_backlog"].ttl,
+    )
+    rates = last_rows(
+        applied_repo.table("carrier_reliability"),
+        "carrier_id",
+        "event_timestamp",
+        "created_at",
+        end,
+        views["carrier_reliability"].ttl,
+    )
+    scans = last_rows(
+        applied_repo.table("scan_events"),
+        "order_id",
+        "scan_at",
+        "ingested_at",
+        end,
+        views["shipment_scans"].ttl,
+    )
+
+    expected = pd.DataFrame(
+        {
+            "distance_km": sample["order_id"].map(shipments["distance_km"]),
+            "carrier": sample["order_id"].map(shipments["carrier"]),
+            "expedited": sample["order_id"].map(shipments["expedited"]).astype("float64"),
+            "origin_backlog": sample["origin_warehouse"].map(backlog["origin_backlog"]),
+            "carrier_late_rate_28d": sample["carrier_id"].map(rates["carrier_late_rate_28d"]),
+            "hours_since_last_scan": (
+                (end - sample["order_id"].map(scans["scan_at"])).dt.total_seconds() / 3600
+            ).clip(upper=168.0),
+        }
+    )
+    actual = online[list(expected.columns)].copy()
+    actual["expedited"] = actual["expedited"].astype("float64")
+    for column in expected.columns:
+        left = actual[column].astype(expected[column].dtype)
+        pd.testing.assert_series_equal(
+            left, expected[column], check_names=False, obj=f"online {column}"
+        )
+    assert expected["origin_backlog"].notna().all(), "backlog should be fresh at the end"
