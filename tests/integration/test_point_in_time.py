@@ -232,4 +232,4 @@ def test_no_feature_value_is_stamped_after_its_prediction_time(store, entities, 
     epoch_at_t = frame["event_timestamp"].astype("int64") / 1e6
     used_scan = training["last_scan_epoch_s"]
     assert (used_scan.dropna() <= epoch_at_t[used_scan.notna()]).all()
-    assert np.all((training["hours_since_last_scan"].dropna() >= 0))
+    assert np.all(training["hours_since_last_scan"].dropna() >= 0)
