@@ -9,24 +9,12 @@ from pathlib import Path
 
 import click
 
+from ontime import cli_monitoring, cli_serving, cli_training
+from ontime.cliutil import parse_time, settings_of
 from ontime.errors import OntimeError
-from ontime.settings import Settings, load_settings
+from ontime.settings import load_settings
 
 log = logging.getLogger("ontime")
-
-
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj["settings"]
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise OntimeError(f"not an ISO timestamp: '{value}'") from None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 @click.group()
@@ -70,13 +58,13 @@ def simulate(ctx, days, shipments_per_day, seed, start, scenarios, out) -> None:
     """Generate the simulated delivery world and its derived feature tables."""
     from ontime.commands import run_simulation
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     paths = run_simulation(
         settings,
         days=days,
         shipments_per_day=shipments_per_day,
         seed=seed,
-        start=_parse_time(start),
+        start=parse_time(start),
         scenarios=scenarios,
         out=out,
     )
@@ -90,7 +78,7 @@ def apply(ctx) -> None:
     """Run the leakage gate on every FeatureService, then ``feast apply``."""
     from ontime.repo import apply_repo
 
-    click.echo(apply_repo(_settings(ctx).feature_repo).strip())
+    click.echo(apply_repo(settings_of(ctx).feature_repo).strip())
 
 
 @cli.command()
@@ -101,8 +89,8 @@ def materialize(ctx, end, start) -> None:
     """Load feature values into the online store."""
     from ontime.repo import materialize as run
 
-    end_time = _parse_time(end) or datetime.now(tz=UTC)
-    run(_settings(ctx).feature_repo, end=end_time, start=_parse_time(start))
+    end_time = parse_time(end) or datetime.now(tz=UTC)
+    run(settings_of(ctx).feature_repo, end=end_time, start=parse_time(start))
     click.echo(f"materialized up to {end_time.isoformat()}")
 
 
@@ -112,7 +100,12 @@ def demo(ctx) -> None:
     """Simulate, apply, materialize, then show one training row beside its online row."""
     from ontime.commands import run_demo
 
-    click.echo(run_demo(_settings(ctx)))
+    click.echo(run_demo(settings_of(ctx)))
+
+
+for _module in (cli_training, cli_serving, cli_monitoring):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
 
 
 def main() -> None:

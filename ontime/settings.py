@@ -11,18 +11,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
+from monitoring.settings import MonitoringSettings
 from ontime.errors import ConfigError
+from ontime.section import Section
+from serving.settings import ServingSettings
+from training.settings import TrainingSettings
 
 DEFAULT_SETTINGS_FILE = "ontime.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SimulationSettings(_Strict):
+class SimulationSettings(Section):
     """Defaults for ``ontime simulate``; every value can be overridden on the command line."""
 
     start: datetime = datetime(2026, 6, 1, tzinfo=UTC)
@@ -39,25 +39,49 @@ class SimulationSettings(_Strict):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class Settings(_Strict):
+class EventSettings(Section):
+    """The entity frame: one row per (entity, prediction time) at which the product asks."""
+
+    table: Path = Path("feature_repo/data/raw/prediction_events.parquet")
+    time_column: str = "prediction_time"
+
+
+class LabelSettings(Section):
+    """Where outcomes live and when each one became known."""
+
+    table: Path = Path("feature_repo/data/raw/deliveries.parquet")
+    join_key: str = "order_id"
+    column: str = "delivered_after_promise"
+    available_at: str = "label_available_at"
+
+
+class Settings(Section):
     """Everything a command needs to know about where things are and what to build."""
 
     feature_repo: Path = Path("feature_repo")
     feature_service: str = "late_delivery_v1"
     raw_data_dir: Path = Path("feature_repo/data/raw")
     simulation: SimulationSettings = SimulationSettings()
+    events: EventSettings = EventSettings()
+    labels: LabelSettings = LabelSettings()
+    training: TrainingSettings = TrainingSettings()
+    serving: ServingSettings = ServingSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     def resolved(self, base: Path) -> Settings:
-        """Return a copy whose relative paths are anchored at ``base``."""
-        updates = {
-            name: (base / value).resolve()
-            for name, value in (
-                ("feature_repo", self.feature_repo),
-                ("raw_data_dir", self.raw_data_dir),
-            )
-            if not value.is_absolute()
-        }
-        return self.model_copy(update=updates)
+        """Return a copy whose relative paths (at any depth) are anchored at ``base``."""
+        return _anchor(self, base)
+
+
+def _anchor(section: Section, base: Path) -> Section:
+    updates = {}
+    for name in type(section).model_fields:
+        value = getattr(section, name)
+        if isinstance(value, Path) and not value.is_absolute():
+            updates[name] = (base / value).resolve()
+        elif isinstance(value, Section):
+            updates[name] = _anchor(value, base)
+    return section.model_copy(update=updates)
 
 
 def load_settings(path: Path | None = None) -> Settings:

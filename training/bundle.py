@@ -1,0 +1,88 @@
+"""The model artifact: an XGBoost booster in its own format plus everything needed to use it.
+
+Nothing is pickled. The booster is saved by XGBoost (UBJSON), the isotonic calibration map
+and the metadata as JSON. Serving loads exactly this folder, so a decision can always be
+traced to the artifact, the FeatureService and the snapshot that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+BOOSTER_FILE = "booster.ubj"
+META_FILE = "bundle.json"
+
+
+@dataclass
+class Calibration:
+    """A monotone map from raw booster scores to probabilities (isotonic, stored as knots)."""
+
+    x: list[float]
+    y: list[float]
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        if not self.x:
+            return scores
+        return np.interp(scores, self.x, self.y)
+
+
+@dataclass
+class ModelBundle:
+    booster: xgb.Booster
+    calibration: Calibration
+    feature_service: str
+    features: list[str]  # raw features, in FeatureService order
+    model_columns: list[str]  # contract output columns fed to the booster
+    categories: dict[str, list[str]]  # known values per categorical feature
+    threshold: float  # cost-optimal decision threshold on the probability
+    metadata: dict = field(default_factory=dict)
+
+    def raw_scores(self, model_frame: pd.DataFrame) -> np.ndarray:
+        matrix = xgb.DMatrix(model_frame[self.model_columns], enable_categorical=True)
+        return self.booster.predict(matrix)
+
+    def predict_proba(self, model_frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of the positive class for each model row."""
+        return np.clip(self.calibration(self.raw_scores(model_frame)), 0.0, 1.0)
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        return probabilities >= self.threshold
+
+    def save(self, folder: Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(folder / BOOSTER_FILE)
+        meta = {
+            "calibration": asdict(self.calibration),
+            "feature_service": self.feature_service,
+            "features": self.features,
+            "model_columns": self.model_columns,
+            "categories": self.categories,
+            "threshold": self.threshold,
+            "metadata": self.metadata,
+        }
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> ModelBundle:
+        folder = Path(folder)
+        meta = json.loads((folder / META_FILE).read_text())
+        booster = xgb.Booster()
+        booster.load_model(folder / BOOSTER_FILE)
+        return cls(
+            booster=booster,
+            calibration=Calibration(**meta["calibration"]),
+            feature_service=meta["feature_service"],
+            features=meta["features"],
+            model_columns=meta["model_columns"],
+            categories=meta["categories"],
+            threshold=float(meta["threshold"]),
+            metadata=meta.get("metadata", {}),
+        )
