@@ -65,7 +65,7 @@ def run_simulation(
 
 def read_prediction_events(settings: Settings) -> pd.DataFrame:
     """The entity frame: one row per (entity, prediction_time) at which the product asks."""
-    path = settings.raw_data_dir / "prediction_events.parquet"
+    path = settings.events.table
     if not path.exists():
         raise OntimeError(f"no prediction events at {path}; run `ontime simulate` first")
     return pd.read_parquet(path)
@@ -80,14 +80,14 @@ def run_demo(settings: Settings) -> str:
     run_simulation(settings)
     apply_repo(settings.feature_repo)
     events = read_prediction_events(settings)
-    event = events.sort_values("prediction_time").iloc[[-1]].reset_index(drop=True)
-    asked_at = event["prediction_time"].iloc[0].to_pydatetime()
+    event = events.sort_values(settings.events.time_column).iloc[[-1]].reset_index(drop=True)
+    asked_at = event[settings.events.time_column].iloc[0].to_pydatetime()
     materialize(settings.feature_repo, end=asked_at)
 
     store = open_store(settings.feature_repo)
     spec = describe_service(store, settings.feature_service)
     contract = load_contract(settings.feature_repo)
-    entities = entity_frame(event, spec, "prediction_time", contract.request_time_field)
+    entities = entity_frame(event, spec, settings.events.time_column, contract.request_time_field)
     offline = historical_rows(store, spec, entities)
     online = online_rows(store, spec, entities)
     table = pd.DataFrame(

@@ -56,7 +56,10 @@ def make_repo(base: Path, scenarios: str = "[]") -> TempRepo:
     config = base / "ontime.yaml"
     config.write_text(
         "feature_repo: feature_repo\nfeature_service: late_delivery_v1\n"
-        f"raw_data_dir: feature_repo/data/raw\nsimulation:\n  {SMALL_WORLD}"
+        "raw_data_dir: feature_repo/data/raw\n"
+        "events:\n  table: feature_repo/data/raw/prediction_events.parquet\n"
+        "labels:\n  table: feature_repo/data/raw/deliveries.parquet\n"
+        f"simulation:\n  {SMALL_WORLD}"
         f"  scenarios: {scenarios}\n"
     )
     return TempRepo(root=base, repo=repo, config=config)
