@@ -33,6 +33,13 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # Feast logs every registry refresh at INFO, and it resets warning filters on import
+        # so its dependencies' deprecation notes get through; route warnings to logging and
+        # keep them for --verbose.
+        logging.getLogger("feast").setLevel(logging.WARNING)
+        logging.captureWarnings(True)
+        logging.getLogger("py.warnings").setLevel(logging.ERROR)
     ctx.obj = {"settings": load_settings(config_path)}
 
 

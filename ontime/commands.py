@@ -78,6 +78,7 @@ def run_demo(settings: Settings) -> str:
     from training.features import entity_frame, historical_rows
 
     run_simulation(settings)
+    reset_feature_store(settings.feature_repo)
     apply_repo(settings.feature_repo)
     events = read_prediction_events(settings)
     event = events.sort_values(settings.events.time_column).iloc[[-1]].reset_index(drop=True)
@@ -102,6 +103,16 @@ def run_demo(settings: Settings) -> str:
         f"FeatureService {spec.name}; {keys}; prediction_time={asked_at.isoformat()}\n"
         f"{table.to_string()}"
     )
+
+
+def reset_feature_store(repo: Path) -> None:
+    """Drop the embedded registry and online store so a new world starts clean.
+
+    Materialization state lives in the registry; reusing it across regenerated worlds would
+    skip or mix history. Only the embedded default's local files are touched.
+    """
+    for name in ("registry.db", "online_store.db"):
+        (repo / "data" / name).unlink(missing_ok=True)
 
 
 def _same(a: object, b: object) -> bool:
