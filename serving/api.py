@@ -1,0 +1,144 @@
+"""The thin FastAPI adapter over the scorer: parse, call, map outcomes to HTTP, measure.
+
+Fail closed, never 500 for bad input: a malformed body is 422 naming the field, an unknown
+entity 404, a rejected required feature 422 naming it, a store outage 503 with the reason,
+an oversized batch 413. Every answer names the model version that produced it.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI must see the request models built
+# at run time as real classes, not as strings.
+import logging
+import time
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from serving.outcome import TOO_LARGE, VALIDATION, ScoringError
+from serving.schemas import BatchOut, ErrorOut, PredictionOut, prediction_body, request_models
+from serving.service import ScoringService
+
+log = logging.getLogger(__name__)
+
+ERRORS = {code: {"model": ErrorOut} for code in (404, 413, 422, 503)}
+
+
+def create_app(service: ScoringService, manage_lifecycle: bool = True) -> FastAPI:
+    """The HTTP app; with ``manage_lifecycle`` it starts and stops the service with itself."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if manage_lifecycle:
+            service.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                service.stop()
+
+    app = FastAPI(title="ontime scoring service", version="1", lifespan=lifespan)
+    row_model, batch_model = request_models(service.entity_types, service.request_service)
+    keys = list(service.entity_types)
+    metrics = service.metrics
+
+    def error(kind: str, detail: str, status: int, started: float) -> JSONResponse:
+        latency = time.perf_counter() - started
+        service.logger.log_error(kind, detail, latency * 1000.0)
+        return JSONResponse({"error": {"kind": kind, "detail": detail}}, status_code=status)
+
+    def columns(rows: list) -> tuple[dict[str, list], np.ndarray]:
+        now = datetime.now(UTC).timestamp()
+        times = np.array(
+            [_epoch(r.prediction_time) if r.prediction_time else now for r in rows],
+            dtype="float64",
+        )
+        return {k: [getattr(r, k) for r in rows] for k in keys}, times
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]]
+        metrics.errors.labels(VALIDATION).inc()
+        return error(VALIDATION, "; ".join(problems), 422, time.perf_counter())
+
+    @app.post("/v1/predict", response_model=PredictionOut, responses=ERRORS)
+    def predict(body: row_model) -> Response:  # type: ignore[valid-type]
+        started = time.perf_counter()
+        with metrics.latency.labels("/v1/predict").time():
+            entity, times = columns([body])
+            try:
+                outcome = service.scorer.score(entity, times)[0]
+            except ScoringError as exc:
+                return error(exc.kind, exc.detail, exc.status, started)
+            if outcome.error is not None:
+                return JSONResponse(
+                    {"error": {"kind": outcome.error.kind, "detail": outcome.error.detail}},
+                    status_code=outcome.error.status,
+                )
+            return JSONResponse(prediction_body(outcome.prediction))
+
+    @app.post("/v1/predict/batch", response_model=BatchOut, responses=ERRORS)
+    def predict_batch(body: batch_model) -> Response:  # type: ignore[valid-type]
+        started = time.perf_counter()
+        with metrics.latency.labels("/v1/predict/batch").time():
+            rows = body.rows
+            if len(rows) > service.max_batch_rows:
+                metrics.errors.labels(TOO_LARGE).inc()
+                detail = (
+                    f"batch of {len(rows)} rows exceeds the limit of {service.max_batch_rows} "
+                    "(serving.max_batch_rows)"
+                )
+                return error(TOO_LARGE, detail, 413, started)
+            entity, times = columns(rows)
+            try:
+                outcomes = service.scorer.score(entity, times)
+            except ScoringError as exc:
+                return error(exc.kind, exc.detail, exc.status, started)
+            results = [
+                {"status": 200, "prediction": prediction_body(o.prediction), "error": None}
+                if o.prediction is not None
+                else {
+                    "status": o.error.status,
+                    "prediction": None,
+                    "error": {"kind": o.error.kind, "detail": o.error.detail},
+                }
+                for o in outcomes
+            ]
+            return JSONResponse({"results": results})
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        ready, reasons = service.ready
+        body = {
+            "ready": ready,
+            "reasons": reasons,
+            "models": service.release.lineup.versions,
+            "release_mode": service.release.lineup.mode,
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        metrics.store_up.set(1.0 if service.stores.up else 0.0)
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.exception_handler(Exception)
+    async def crashed(_request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not bad input: say so plainly, count it, and keep serving.
+        log.exception("unhandled error while serving")
+        metrics.errors.labels("internal").inc()
+        return error("internal", f"{type(exc).__name__}: {exc}", 500, time.perf_counter())
+
+    return app
+
+
+def _epoch(moment: datetime) -> float:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

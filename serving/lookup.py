@@ -1,0 +1,123 @@
+"""One online lookup per batch for a FeatureService, with event timestamps and Feast statuses.
+
+Feast's online response gives no timestamp for on-demand features, yet their freshness is
+the freshness of their inputs. So the lookup also asks for the inputs of every on-demand
+view in the service (read from the registry) and dates each on-demand output by its oldest
+input. Everything is derived from the FeatureService; no feature is named here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ontime.repo import ServiceSpec, describe_service
+
+TIMESTAMP_SUFFIX = "__ts"
+# Feast FieldStatus values (ServingService.proto).
+FEAST_PRESENT, FEAST_NULL, FEAST_NOT_FOUND = 1, 2, 3
+
+
+@dataclass
+class OnlineRows:
+    """Raw online values of one batch, column-wise, plus per-feature freshness facts."""
+
+    values: dict[str, list[Any]]  # feature -> raw values as served
+    event_epoch_s: dict[str, np.ndarray]  # feature -> event time (NaN when unknown)
+    found: dict[str, np.ndarray]  # feature -> the entity key had a row in its view
+    feast_status: dict[str, list[int]]  # logged ref (view__feature) -> Feast FieldStatus
+    feast_epoch_s: dict[str, list[int]]  # logged ref -> event time in whole seconds
+    request_values: dict[str, list[Any]]  # request-time fields sent with the lookup
+    logged_refs: dict[str, str]  # feature -> logged ref
+    feature_keys: dict[str, tuple[str, ...]]  # feature -> join keys of the view it reads
+
+
+class ServiceLookup:
+    """A FeatureService resolved once, so each request costs only the online read."""
+
+    def __init__(self, store, service_name: str) -> None:
+        self.spec: ServiceSpec = describe_service(store, service_name)
+        self.service = store.get_feature_service(service_name)
+        views = {v.name: v for v in store.list_feature_views()}
+        odfvs = {v.name: v for v in store.list_on_demand_feature_views()}
+        entity_types = {e.join_key: e.value_type.name for e in store.list_entities()}
+        self.key_types = {k: entity_types.get(k, "STRING") for k in self.spec.entity_keys}
+        self.logged_refs: dict[str, str] = {}  # feature -> "projection__feature"
+        self.feature_keys: dict[str, tuple[str, ...]] = {}  # feature -> join keys of its view
+        self.inputs_of: dict[str, list[str]] = {}  # on-demand feature -> input refs
+        refs: list[str] = []
+        remaps = False
+        for projection in self.service.feature_view_projections:
+            remaps |= bool(projection.join_key_map)
+            for field in projection.features:
+                name = f"{projection.name_to_use()}__{field.name}"
+                self.logged_refs[field.name] = name
+                refs.append(f"{projection.name_to_use()}:{field.name}")
+                if projection.name in views:
+                    view = views[projection.name]
+                    self.feature_keys[field.name] = tuple(c.name for c in view.entity_columns)
+                elif projection.name in odfvs:
+                    inputs = _odfv_inputs(odfvs[projection.name])
+                    self.inputs_of[field.name] = [r.replace(":", "__") for r in inputs]
+                    refs.extend(r for r in inputs if r not in refs)
+                    self.feature_keys[field.name] = tuple(
+                        c.name
+                        for s in odfvs[projection.name].source_feature_view_projections.values()
+                        for c in views[s.name].entity_columns
+                    )
+        # A projection that renames join keys only works through the FeatureService object;
+        # then on-demand outputs cannot be dated and their age stays unknown.
+        self.features_arg: Any = self.service if remaps else refs
+        if remaps:
+            self.inputs_of = {}
+
+    def fetch(self, store, entities: dict[str, list[Any]]) -> OnlineRows:
+        """Read one batch: ``entities`` maps each entity key and request field to a column."""
+        response = store.get_online_features(
+            features=self.features_arg, entity_rows=entities, full_feature_names=True
+        )
+        proto = response.proto
+        names = list(proto.metadata.feature_names.val)
+        table = response.to_dict(include_event_timestamps=True)
+        rows = len(next(iter(entities.values())))
+        statuses = {n: list(r.statuses) for n, r in zip(names, proto.results, strict=True)}
+        epoch = {n: table[n + TIMESTAMP_SUFFIX] for n in names}
+
+        values, event, found = {}, {}, {}
+        for feature, ref in self.logged_refs.items():
+            key = ref if ref in table else feature
+            values[feature] = table[key]
+            if feature in self.inputs_of:
+                inputs = [i for i in self.inputs_of[feature] if i in epoch]
+                stamps = np.array([epoch[i] for i in inputs], dtype="float64").reshape(-1, rows)
+                present = np.array([statuses[i] for i in inputs]).reshape(-1, rows)
+                stamps[present == FEAST_NOT_FOUND] = np.nan
+                event[feature] = stamps.min(axis=0) if len(inputs) else np.full(rows, np.nan)
+                found[feature] = (present != FEAST_NOT_FOUND).all(axis=0)
+            else:
+                stamps = np.asarray(epoch.get(key, [0] * rows), dtype="float64")
+                state = np.asarray(statuses.get(key, [FEAST_PRESENT] * rows))
+                event[feature] = np.where(state == FEAST_NOT_FOUND, np.nan, stamps)
+                found[feature] = state != FEAST_NOT_FOUND
+        logged = set(self.logged_refs.values())
+        return OnlineRows(
+            values=values,
+            event_epoch_s=event,
+            found=found,
+            feast_status={n: statuses[n] for n in names if n in logged},
+            feast_epoch_s={n: epoch[n] for n in names if n in logged},
+            request_values={f: entities[f] for f in self.spec.request_fields if f in entities},
+            logged_refs=self.logged_refs,
+            feature_keys=self.feature_keys,
+        )
+
+
+def _odfv_inputs(odfv) -> list[str]:
+    """``view:feature`` refs of the batch/stream inputs of an on-demand view."""
+    return [
+        f"{source.name_to_use()}:{field.name}"
+        for source in odfv.source_feature_view_projections.values()
+        for field in source.features
+    ]

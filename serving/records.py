@@ -1,0 +1,120 @@
+"""What one served request leaves behind for the logs, kept cheap to build on the request path.
+
+The scorer appends ``ServedBatch`` objects; the flush thread turns them into the prediction
+table (the log schema shared with monitoring) and into Feast's logged-features table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from serving.lookup import OnlineRows
+
+
+@dataclass
+class ScoredRows:
+    """One model's scores for some rows of a batch."""
+
+    model_name: str
+    model_version: str
+    role: str  # champion | canary | shadow
+    threshold: float
+    rows: np.ndarray  # positions in the batch
+    probability: np.ndarray
+    decision: np.ndarray
+    statuses: dict[str, list[str]]  # feature -> contract/freshness status per scored row
+
+
+@dataclass
+class ServedBatch:
+    """One FeatureService lookup of one request and every model that scored it."""
+
+    served_at: datetime
+    feature_service: str
+    request_ids: list[str]
+    prediction_epoch_s: np.ndarray
+    keys: dict[str, list]
+    online: OnlineRows
+    ages: dict[str, np.ndarray]
+    categorical: frozenset[str]
+    scored: list[ScoredRows] = field(default_factory=list)
+    latency_ms: float = 0.0
+
+    @property
+    def answered(self) -> np.ndarray:
+        """Rows returned to the caller (by the champion or a canary), for Feast's log."""
+        rows = [s.rows for s in self.scored if s.role != "shadow"]
+        return np.unique(np.concatenate(rows)) if rows else np.array([], dtype=int)
+
+    def model_columns(self, scored: ScoredRows) -> dict[str, list]:
+        """One model's rows in the shared log schema, as plain lists (cheap to build)."""
+        rows = scored.rows.tolist()
+        n = len(rows)
+        columns: dict[str, list] = {
+            "request_id": [self.request_ids[i] for i in rows],
+            "served_at": [self.served_at] * n,
+            "prediction_time": self.prediction_epoch_s[rows].tolist(),
+        }
+        for key, values in self.keys.items():
+            columns[key] = [str(values[i]) for i in rows]
+        columns.update(
+            model_name=[scored.model_name] * n,
+            model_version=[scored.model_version] * n,
+            feature_service=[self.feature_service] * n,
+            role=[scored.role] * n,
+            probability=np.asarray(scored.probability, dtype="float64").tolist(),
+            decision=np.asarray(scored.decision, dtype=bool).tolist(),
+            threshold=[scored.threshold] * n,
+            latency_ms=[self.latency_ms] * n,
+        )
+        for name, values in self.online.values.items():
+            columns[name] = [values[i] for i in rows]
+            columns[f"{name}__status"] = list(scored.statuses.get(name, [None] * n))
+            columns[f"{name}__age_s"] = np.asarray(self.ages[name], dtype="float64")[rows].tolist()
+        return columns
+
+
+def prediction_frame(batches: list[ServedBatch]) -> pd.DataFrame:
+    """All scored rows of ``batches`` as one frame in the shared log schema.
+
+    Built column-wise in plain lists and converted once: the flush thread shares the GIL
+    with requests, so per-batch DataFrames would show up as latency spikes.
+    """
+    columns: dict[str, list] = {}
+    categorical: set[str] = set()
+    total = 0
+    for batch in batches:
+        categorical |= batch.categorical
+        for scored in batch.scored:
+            if not len(scored.rows):
+                continue
+            for name, values in batch.model_columns(scored).items():
+                column = columns.setdefault(name, [None] * total)
+                column.extend(values)
+            total += len(scored.rows)
+            for column in columns.values():  # a column this batch lacks stays null
+                column.extend([None] * (total - len(column)))
+    if not total:
+        return pd.DataFrame()
+    frame = pd.DataFrame(columns)
+    frame["served_at"] = pd.to_datetime(frame["served_at"], utc=True).astype("datetime64[us, UTC]")
+    stamps = pd.to_datetime(frame["prediction_time"].astype("float64"), unit="s", utc=True)
+    frame["prediction_time"] = stamps.astype("datetime64[us, UTC]")
+    for name in frame.columns:
+        if name in categorical:
+            frame[name] = frame[name].map(lambda v: None if v is None else str(v)).astype(object)
+        elif name.endswith("__age_s") or name in ("probability", "threshold", "latency_ms"):
+            frame[name] = frame[name].astype("float64")
+        elif name == "decision":
+            frame[name] = frame[name].astype(bool)
+        elif f"{name}__status" in columns:  # a numeric or boolean raw feature
+            frame[name] = pd.to_numeric(frame[name].map(_number), errors="coerce").astype("float64")
+    return frame
+
+
+def _number(value):
+    return None if value is None else float(value)

@@ -1,0 +1,133 @@
+"""Assemble the scoring service from settings: store, models, contract, logs, metrics.
+
+Building opens nothing that must be closed; ``start`` begins the background work (alias
+polling, registry refresh, log flushing) and ``stop`` ends it, flushing the logs last.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ontime.repo import load_contract, load_repo_module
+from serving.feast_log import FeastLogSink
+from serving.logs import PredictionLogger
+from serving.metrics import ServingMetrics
+from serving.models import ModelSource, RegistryModelSource
+from serving.release import Release
+from serving.scorer import Scorer
+from serving.store import StoreHandle
+
+log = logging.getLogger(__name__)
+
+
+def open_serving_store(repo: Path, yaml_file: Path | None = None):
+    """A FeatureStore for the repo, optionally with another profile (e.g. Redis online)."""
+    from feast import FeatureStore
+
+    repo = Path(repo).resolve()
+    if (repo / "transforms.py").exists():
+        load_repo_module(repo, "transforms")  # ODFVs unpickle their functions from it
+    if yaml_file is None:
+        return FeatureStore(repo_path=str(repo))
+    return FeatureStore(repo_path=str(repo), fs_yaml_file=Path(yaml_file))
+
+
+@dataclass
+class ScoringService:
+    """Everything the HTTP adapter needs, wired together."""
+
+    scorer: Scorer
+    release: Release
+    stores: StoreHandle
+    logger: PredictionLogger
+    metrics: ServingMetrics
+    request_service: str  # FeatureService whose entity keys make the request model
+    entity_types: dict[str, str]
+    max_batch_rows: int
+    poll_seconds: float
+    registry_refresh_seconds: float
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.stores.open()  # on failure a probe keeps retrying; requests get 503 meanwhile
+        self.release.start(self.poll_seconds)
+        self.logger.start()
+        self._stop.clear()
+        refresher = threading.Thread(target=self._refresh, name="registry-refresh", daemon=True)
+        refresher.start()
+        self._threads = [refresher]
+
+    def _refresh(self) -> None:
+        while not self._stop.wait(self.registry_refresh_seconds):
+            self.stores.refresh_registry()
+
+    def stop(self) -> None:
+        """Stop background work, then write every buffered log row."""
+        self._stop.set()
+        self.release.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.logger.close()
+        self.stores.close()
+
+    @property
+    def ready(self) -> tuple[bool, list[str]]:
+        """Ready when a champion is loaded and the online store answers."""
+        reasons = []
+        if self.release.lineup.champion is None:
+            reasons.append(self.release.last_error or "no champion model loaded")
+        if not self.stores.up:
+            reasons.append(self.stores.down_reason or "online store down")
+        return not reasons, reasons
+
+
+def build_service(
+    settings,
+    source: ModelSource | None = None,
+    store_opener=None,
+) -> ScoringService:
+    """Wire the service from ``Settings``; ``source`` and ``store_opener`` are injectable."""
+    serving = settings.serving
+    opener = store_opener or (
+        lambda: open_serving_store(settings.feature_repo, serving.feature_store_yaml)
+    )
+    release = Release(
+        source or RegistryModelSource(settings),
+        serving.champion_alias,
+        serving.challenger_alias,
+        serving.release_mode,
+        serving.canary_share,
+    )
+    release.refresh()
+    champion = release.lineup.champion
+    request_service = champion.bundle.feature_service if champion else settings.feature_service
+    stores = StoreHandle(opener, serving.store_retry_seconds, request_service)
+    # The registry (not the online store) says which keys a request carries.
+    from serving.lookup import ServiceLookup
+
+    entity_types = ServiceLookup(opener(), request_service).key_types
+    metrics = ServingMetrics()
+    logger = PredictionLogger(
+        serving.log_dir,
+        serving.log_flush_seconds,
+        serving.log_sample_rate,
+        FeastLogSink(stores) if serving.feast_logging else None,
+    )
+    contract = load_contract(settings.feature_repo)
+    scorer = Scorer(stores, release, contract, logger, metrics)
+    return ScoringService(
+        scorer=scorer,
+        release=release,
+        stores=stores,
+        logger=logger,
+        metrics=metrics,
+        request_service=request_service,
+        entity_types=entity_types,
+        max_batch_rows=serving.max_batch_rows,
+        poll_seconds=serving.alias_poll_seconds,
+        registry_refresh_seconds=serving.registry_refresh_seconds,
+    )
