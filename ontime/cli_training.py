@@ -2,6 +2,125 @@
 
 from __future__ import annotations
 
+import json
+import sys
+
 import click
 
-COMMANDS: list[click.Command] = []
+from ontime.cliutil import parse_time, settings_of
+
+
+@click.command()
+@click.option("--cutoff", default=None, help="Snapshot cutoff, ISO time (default: newest label).")
+@click.option(
+    "--without",
+    "without",
+    multiple=True,
+    help="Leave this FeatureService feature out of the model (ablation). Repeatable.",
+)
+@click.pass_context
+def train(ctx, cutoff, without) -> None:
+    """Snapshot -> calibrated XGBoost -> evaluation -> registry (alias challenger)."""
+    from training.pipeline import train as run
+
+    result = run(settings_of(ctx), cutoff=parse_time(cutoff), without=without)
+    manifest = result.snapshot.manifest
+    metrics = result.evaluation["model"]["metrics"]
+    baseline = result.evaluation["baseline"]["metrics"]
+    click.echo(f"snapshot {manifest.id} ({manifest.rows} rows, hash {manifest.content_hash[:12]})")
+    click.echo(f"registered version {result.version} (run {result.run_id}) as challenger")
+    click.echo(
+        f"test: ROC AUC {metrics['roc_auc']:.4f} (baseline {baseline['roc_auc']:.4f}), "
+        f"cost/order {metrics['cost_per_order']:.4f} (baseline {baseline['cost_per_order']:.4f}),"
+        f" ECE {metrics['ece']:.4f}"
+    )
+    click.echo(f"report: {result.report_folder / 'index.html'}")
+
+
+@click.command()
+@click.argument("version", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
+@click.pass_context
+def evaluate(ctx, version, as_json) -> None:
+    """Evaluate VERSION (number or alias; default: newest) on its snapshot's test split."""
+    from training.pipeline import evaluate_version
+    from training.text import evaluation_text
+
+    loaded, document, folder = evaluate_version(settings_of(ctx), version)
+    if as_json:
+        click.echo(json.dumps(document, indent=2, default=str))
+        return
+    click.echo(
+        f"{loaded.name} v{loaded.version} (run {loaded.run_id}), snapshot {document['snapshot_id']}"
+    )
+    click.echo(evaluation_text(document))
+    click.echo(f"report: {folder / 'index.html'}")
+
+
+@click.command()
+@click.argument("candidate")
+@click.option(
+    "--against", default="champion", show_default=True, help="Alias, version, or 'baseline'."
+)
+@click.pass_context
+def gate(ctx, candidate, against) -> None:
+    """Compare CANDIDATE with the champion; exit 0 on SHIP, 2 on BLOCK."""
+    from training.gate import SHIP
+    from training.gatecheck import run_gate
+
+    report = run_gate(settings_of(ctx), candidate, against)
+    click.echo(report.text())
+    click.echo(f"report: {report.evaluation['report_path']}")
+    if report.decision != SHIP:
+        sys.exit(2)
+
+
+@click.command()
+@click.argument("version")
+@click.option("--force", is_flag=True, help="Promote even if the gate blocks (needs --reason).")
+@click.option("--reason", default=None, help="Why; recorded in the audit log.")
+@click.pass_context
+def promote(ctx, version, force, reason) -> None:
+    """Make VERSION the champion if the gate ships it."""
+    from training.release import PromotionRefused
+    from training.release import promote as run
+
+    try:
+        move = run(settings_of(ctx), version, force=force, reason=reason)
+    except PromotionRefused as refused:
+        click.echo(refused.report.text())
+        raise
+    if move.report is not None:
+        click.echo(move.report.text())
+    entry = move.entry
+    click.echo(f"champion: {entry['from'] or '-'} -> {entry['to']} ({entry['action']})")
+
+
+@click.command()
+@click.option("--reason", default=None, help="Why; recorded in the audit log.")
+@click.pass_context
+def rollback(ctx, reason) -> None:
+    """Point champion back at the previous champion from the audit trail."""
+    from training.release import rollback as run
+
+    entry = run(settings_of(ctx), reason=reason).entry
+    click.echo(f"champion: {entry['from']} -> {entry['to']} (rollback)")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the audit records as JSON lines.")
+@click.pass_context
+def history(ctx, as_json) -> None:
+    """List every alias move (the audit trail)."""
+    from training.release import history as read
+    from training.text import history_text
+
+    entries = read(settings_of(ctx))
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry, default=str))
+        return
+    click.echo(history_text(entries))
+
+
+COMMANDS: list[click.Command] = [train, evaluate, gate, promote, rollback, history]

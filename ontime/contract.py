@@ -121,46 +121,57 @@ def apply_contract(
 
     ``categories`` are the known values per categorical feature (learned in training and
     stored with the model); ``stale`` marks values the caller found older than allowed.
+    Works on numpy arrays and builds each frame once: serving calls this per request, so a
+    single row must cost well under a millisecond, and a million rows must stay vectorised.
     """
-    missing_columns = [name for name in features if name not in raw.columns]
-    if missing_columns:
-        raise ContractViolation(f"feature column(s) absent from the input: {missing_columns}")
-    out = pd.DataFrame(index=raw.index)
-    statuses = pd.DataFrame(index=raw.index)
-    rejected = pd.Series("", index=raw.index, dtype=object)
+    absent = [name for name in features if name not in raw.columns]
+    if absent:
+        raise ContractViolation(f"feature column(s) absent from the input: {absent}")
+    size = len(raw)
+    columns: dict[str, object] = {}
+    statuses: dict[str, np.ndarray] = {}
+    rejected = np.full(size, "", dtype=object)
 
     for name in features:
         rule = contract.rule(name)
-        values = raw[name]
-        status = np.full(len(raw), PRESENT, dtype=object)
-        missing = values.isna().to_numpy()
+        values = raw[name].to_numpy()
+        status = np.full(size, PRESENT, dtype=object)
+        missing = np.asarray(pd.isna(values), dtype=bool)
         status[missing] = MISSING
         if stale is not None and name in stale.columns:
-            is_stale = stale[name].fillna(False).to_numpy(dtype=bool) & ~missing
+            is_stale = stale[name].to_numpy(dtype=bool, na_value=False) & ~missing
             status[is_stale] = STALE
             if rule.on_stale == "reject":
                 _reject(rejected, is_stale, f"{name} is stale (older than its allowed age)")
-            values = values.mask(is_stale)
             missing = missing | is_stale
 
         if rule.kind == "categorical":
             known = list((categories or {}).get(name, rule.categories))
-            text = values.astype("string")
-            unseen = text.notna().to_numpy() & ~text.isin(known).to_numpy()
+            codes = pd.Index(known).get_indexer(values.astype(str)) if size else np.empty(0, int)
+            unseen = (codes < 0) & ~missing
             status[unseen] = UNSEEN
-            column = text.where(~unseen, OTHER)
+            codes[unseen] = len(known)  # "other"
+            if rule.missing == "default":
+                status[missing & (status == MISSING)] = DEFAULTED
+                fill = known.index(rule.default) if rule.default in known else len(known)
+                codes[missing] = fill
+            else:
+                codes[missing] = -1
+            columns[name] = pd.Categorical.from_codes(codes, categories=[*known, OTHER])
         else:
-            column = pd.to_numeric(values, errors="coerce").astype("float64")
-            invalid = column.isna().to_numpy() & ~missing  # not a number at all
+            column = _as_float(values)
+            column[missing] = np.nan
+            invalid = np.isnan(column) & ~missing  # present but not a number
             status[invalid] = OUT_OF_RANGE
             missing = missing | invalid
             if rule.allowed_range is not None:
                 low, high = rule.allowed_range
-                outside = np.zeros(len(column), dtype=bool)
-                if low is not None:
-                    outside |= (column < low).to_numpy()
-                if high is not None:
-                    outside |= (column > high).to_numpy()
+                with np.errstate(invalid="ignore"):
+                    outside = np.zeros(size, dtype=bool)
+                    if low is not None:
+                        outside |= column < low
+                    if high is not None:
+                        outside |= column > high
                 status[outside] = OUT_OF_RANGE
                 if rule.missing == "reject":
                     _reject(
@@ -168,33 +179,40 @@ def apply_contract(
                         outside,
                         f"{name} is outside its allowed range {rule.allowed_range}",
                     )
-                column = column.mask(outside)
+                column[outside] = np.nan
                 missing = missing | outside
             if rule.cap is not None:
-                capped = (column > rule.cap).to_numpy()
+                with np.errstate(invalid="ignore"):
+                    capped = column > rule.cap
                 status[capped] = CAPPED
-                column = column.clip(upper=rule.cap)
+                column[capped] = rule.cap
+            if rule.missing == "default":
+                status[missing & (status == MISSING)] = DEFAULTED
+                column[missing] = float(rule.default)
+            columns[name] = column
 
         if rule.missing == "reject":
             _reject(rejected, missing, f"required feature {name} is missing")
-        elif rule.missing == "default":
-            status[missing & (status == MISSING)] = DEFAULTED
-            fill = rule.default if rule.kind == "categorical" else float(rule.default)
-            column = column.where(~missing, fill)
         elif rule.indicator:
-            out[rule.indicator] = missing.astype("float64")
-
-        if rule.kind == "categorical":
-            known = list((categories or {}).get(name, rule.categories))
-            out[name] = pd.Categorical(column, categories=[*known, OTHER])
-        else:
-            out[name] = column.astype("float64")
+            columns[rule.indicator] = missing.astype("float64")
         statuses[name] = status
 
-    return ContractResult(out[contract.model_columns(features)], statuses, rejected)
+    order = contract.model_columns(features)
+    frame = pd.DataFrame({name: columns[name] for name in order}, index=raw.index)
+    return ContractResult(
+        frame,
+        pd.DataFrame(statuses, index=raw.index, columns=list(features)),
+        pd.Series(rejected, index=raw.index, dtype=object),
+    )
 
 
-def _reject(rejected: pd.Series, mask: np.ndarray, reason: str) -> None:
+def _as_float(values: np.ndarray) -> np.ndarray:
+    """A writable float64 copy; anything that is not a number becomes NaN."""
+    if values.dtype.kind in "fiub":
+        return values.astype("float64", copy=True)
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64", copy=True)
+
+
+def _reject(rejected: np.ndarray, mask: np.ndarray, reason: str) -> None:
     """Record a reason on rows not already rejected (the first broken rule is reported)."""
-    first = mask & (rejected == "").to_numpy()
-    rejected[first] = reason
+    rejected[mask & (rejected == "")] = reason
