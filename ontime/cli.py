@@ -40,7 +40,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
         logging.getLogger("feast").setLevel(logging.WARNING)
         logging.captureWarnings(True)
         logging.getLogger("py.warnings").setLevel(logging.ERROR)
-    ctx.obj = {"settings": load_settings(config_path)}
+    ctx.obj = {"settings": load_settings(config_path), "config_path": config_path}
 
 
 @cli.command()
@@ -104,10 +104,19 @@ def materialize(ctx, end, start) -> None:
 @cli.command()
 @click.pass_context
 def demo(ctx) -> None:
-    """Simulate, apply, materialize, then show one training row beside its online row."""
-    from ontime.commands import run_demo
+    """The whole loop: simulate a faulty world, train, serve, replay, monitor, decide."""
+    from ontime.demo import run_demo
 
-    click.echo(run_demo(settings_of(ctx)))
+    click.echo(run_demo(settings_of(ctx), ctx.obj["config_path"], click.echo))
+
+
+@cli.command("show-rows")
+@click.pass_context
+def show_rows(ctx) -> None:
+    """Show one training row beside the matching online row (needs simulate + apply)."""
+    from ontime.commands import show_training_and_online_row
+
+    click.echo(show_training_and_online_row(settings_of(ctx)))
 
 
 for _module in (cli_training, cli_serving, cli_monitoring):

@@ -52,8 +52,14 @@ def push(ctx, start, end, sources) -> None:
 @click.option("--to", "end", required=True, help="End of the window (exclusive).")
 @click.option("--url", default=None, help="Service URL (default: http://serving.host:port).")
 @click.option("--batch-size", type=click.IntRange(1), default=100, show_default=True)
+@click.option(
+    "--clock/--no-clock",
+    default=True,
+    show_default=True,
+    help="Advance the online store by write time alongside the events (replaying history).",
+)
 @click.pass_context
-def replay(ctx, start, end, url, batch_size) -> None:
+def replay(ctx, start, end, url, batch_size, clock) -> None:
     """Send the simulator's prediction events of a window to the running service."""
     from ontime.repo import open_store
     from serving.lookup import ServiceLookup
@@ -74,7 +80,13 @@ def replay(ctx, start, end, url, batch_size) -> None:
     rows = request_rows(events, keys, time_column)
     base = url or f"http://{serving.host}:{serving.port}"
     with click.progressbar(length=len(rows), label="replaying") as bar:
-        counts = run(base, rows, batch_size=batch_size, progress=bar.update)
+        if clock:
+            from serving.clock import OnlineClock, replay_with_clock
+
+            online = OnlineClock(open_store(settings.feature_repo), serving.feeds)
+            counts = replay_with_clock(online, base, events, keys, time_column, progress=bar.update)
+        else:
+            counts = run(base, rows, batch_size=batch_size, progress=bar.update)
     click.echo(f"sent {len(rows)} events to {base}")
     for status, count in sorted(counts.items()):
         click.echo(f"  {status}: {count}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -124,3 +125,39 @@ def history(ctx, as_json) -> None:
 
 
 COMMANDS: list[click.Command] = [train, evaluate, gate, promote, rollback, history]
+
+
+@click.command()
+@click.option("--cutoff", default=None, help="Snapshot cutoff, ISO time (default: newest label).")
+@click.option(
+    "--if-decision",
+    "summary",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run only if this monitoring summary.json decided 'retrain'.",
+)
+@click.option(
+    "--bootstrap-reason",
+    default=None,
+    help="With no champion yet, promote even if the gate blocks, recording this reason.",
+)
+@click.pass_context
+def cycle(ctx, cutoff, summary, bootstrap_reason) -> None:
+    """Continuous training: train a candidate, gate it against champion, promote or shadow."""
+    from training.cycle import run_cycle, trigger_from_summary
+
+    trigger = "manual"
+    if summary is not None:
+        trigger = trigger_from_summary(summary)
+        if trigger is None:
+            click.echo(f"no retrain: {summary} did not decide 'retrain'")
+            return
+    result = run_cycle(settings_of(ctx), trigger, parse_time(cutoff), bootstrap_reason)
+    click.echo(result.gate)
+    click.echo(
+        f"v{result.version}: {result.outcome}; champion "
+        f"{result.champion_before or 'unset'} -> {result.champion_after or 'unset'}"
+    )
+
+
+COMMANDS.append(cycle)

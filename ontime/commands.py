@@ -71,15 +71,12 @@ def read_prediction_events(settings: Settings) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def run_demo(settings: Settings) -> str:
-    """simulate -> apply -> materialize -> one training row next to the matching online row."""
-    from ontime.repo import apply_repo, describe_service, load_contract, materialize, open_store
+def show_training_and_online_row(settings: Settings) -> str:
+    """Materialize to the newest prediction event and show its training and online rows."""
+    from ontime.repo import describe_service, load_contract, materialize, open_store
     from serving.online import online_rows
     from training.features import entity_frame, historical_rows
 
-    run_simulation(settings)
-    reset_feature_store(settings.feature_repo)
-    apply_repo(settings.feature_repo)
     events = read_prediction_events(settings)
     event = events.sort_values(settings.events.time_column).iloc[[-1]].reset_index(drop=True)
     asked_at = event[settings.events.time_column].iloc[0].to_pydatetime()

@@ -81,6 +81,11 @@ def _anchor(section: Section, base: Path) -> Section:
             updates[name] = (base / value).resolve()
         elif isinstance(value, Section):
             updates[name] = _anchor(value, base)
+        elif isinstance(value, dict) and any(isinstance(v, Path) for v in value.values()):
+            updates[name] = {
+                key: (base / v).resolve() if isinstance(v, Path) and not v.is_absolute() else v
+                for key, v in value.items()
+            }
     return section.model_copy(update=updates)
 
 

@@ -38,5 +38,8 @@ class ServingSettings(Section):
     feast_logging: bool = Field(
         True, description="Also write Feast's logged features via write_logged_features."
     )
+    # Real-time feed tables behind push sources, when they differ from the batch table
+    # (replays read them, so a stream that disagrees with the batch source shows online).
+    feeds: dict[str, Path] = Field(default_factory=dict)
     # Push sources for `ontime push`; empty means every PushSource in the registry.
     push_sources: list[str] = Field(default_factory=list)
