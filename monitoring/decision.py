@@ -1,0 +1,79 @@
+"""The decision router: one action per window, with the evidence that chose it.
+
+Precedence: block > repair_parity > rollback > retrain > inspect > ok. Broken inputs make
+every later question meaningless; skewed features would be baked into a retrained model;
+a regression right after a release is the release's fault; degraded quality on valid data
+calls for fresh data; drift without label evidence only asks a person to look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from monitoring.findings import Alarm, Signal
+
+BLOCK, REPAIR_PARITY, ROLLBACK, RETRAIN, INSPECT, OK = (
+    "block",
+    "repair_parity",
+    "rollback",
+    "retrain",
+    "inspect",
+    "ok",
+)
+PRECEDENCE = (BLOCK, REPAIR_PARITY, ROLLBACK, RETRAIN, INSPECT, OK)
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    reason: str
+    evidence: list[dict] = field(default_factory=list)
+    features: list[str] = field(default_factory=list)  # features the action is about
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def decide(
+    alarms: Sequence[Alarm],
+    signals: Sequence[Signal],
+    *,
+    traffic: int,
+    labels_sufficient: bool,
+    degraded: bool,
+    regressed_after_release: bool,
+) -> Decision:
+    """Route the findings of one window to a single action."""
+    by_area = {area: [a for a in alarms if a.area == area] for area in ("health", "parity")}
+    if by_area["health"]:
+        return _from_alarms(BLOCK, "input health is broken", by_area["health"])
+    if traffic == 0:
+        return Decision(INSPECT, "no traffic: the window holds no champion predictions")
+    if by_area["parity"]:
+        return _from_alarms(REPAIR_PARITY, "served features differ from offline", by_area["parity"])
+    quality = [a for a in alarms if a.area == "quality"]
+    if regressed_after_release:
+        return _from_alarms(ROLLBACK, "quality regressed right after the release", quality)
+    if degraded:
+        return _from_alarms(RETRAIN, "quality degraded on valid inputs", quality)
+    if signals and not labels_sufficient:
+        return Decision(
+            INSPECT,
+            "drift without label evidence yet",
+            [s.to_dict() for s in signals],
+            sorted({s.feature for s in signals if s.feature}),
+        )
+    if signals:
+        return Decision(
+            OK,
+            "drift, but labels show quality within tolerance: drift is not failure",
+            [s.to_dict() for s in signals],
+        )
+    return Decision(OK, "no alarms")
+
+
+def _from_alarms(action: str, reason: str, alarms: Sequence[Alarm]) -> Decision:
+    features = sorted({a.feature for a in alarms if a.feature})
+    named = f"{reason}: {', '.join(features)}" if features else reason
+    return Decision(action, named, [a.to_dict() for a in alarms], features)

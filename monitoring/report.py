@@ -1,0 +1,177 @@
+"""Persist a computed run: ``summary.json``, detail JSON, Evidently HTML and an overview page.
+
+Nothing is computed here beyond drawing: the run is finished before anything is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from monitoring import evidently_reports
+from monitoring.summary import Summary
+
+SUMMARY_FILE = "summary.json"
+SLICE_COLUMNS = ["segment", "value", "rows", "status", "precision", "recall", "cost_per_order"]
+OVERVIEW_FILE = "overview.html"
+
+
+def write_reports(
+    summary: Summary,
+    folder: Path,
+    *,
+    scores: np.ndarray,
+    validation_scores: np.ndarray,
+    drift_run: evidently_reports.DriftRun | None,
+    parity_run: evidently_reports.DriftRun | None,
+) -> Path:
+    """Write every report of the run into ``folder``; returns the summary path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if drift_run is not None:
+        summary.reports["drift_html"] = evidently_reports.save_html(
+            drift_run, folder / "drift.html"
+        ).name
+        summary.reports["drift_evidently_json"] = evidently_reports.save_json(
+            drift_run, folder / "drift_evidently.json"
+        ).name
+    if parity_run is not None:
+        summary.reports["parity_html"] = evidently_reports.save_html(
+            parity_run, folder / "parity.html"
+        ).name
+    summary.reports["overview_html"] = OVERVIEW_FILE
+    summary.reports["summary_json"] = SUMMARY_FILE
+    (folder / OVERVIEW_FILE).write_text(_overview(summary, scores, validation_scores))
+    path = folder / SUMMARY_FILE
+    path.write_text(json.dumps(summary.to_dict(), indent=2, default=str))
+    return path
+
+
+def _png(figure) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def score_plot(scores: np.ndarray, validation_scores: np.ndarray) -> str:
+    """Score histogram of the window against the validation scores, as base64 PNG."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.2))
+    axes = figure.add_subplot()
+    bins = np.linspace(0.0, 1.0, 41)
+    axes.hist(validation_scores, bins=bins, density=True, alpha=0.5, label="validation (reference)")
+    if scores.size:
+        axes.hist(scores, bins=bins, density=True, alpha=0.5, label="this window")
+    axes.set_xlabel("predicted probability")
+    axes.set_ylabel("density")
+    axes.legend()
+    return _png(figure)
+
+
+def calibration_plot(calibration: list[dict]) -> str | None:
+    """Observed rate against mean score per risk bucket (sufficient buckets only)."""
+    points = [row for row in calibration if row.get("status") == "ok"]
+    if not points:
+        return None
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4, 3.6))
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect")
+    axes.plot(
+        [row["mean_predicted"] for row in points],
+        [row["observed_rate"] for row in points],
+        marker="o",
+        label="this window",
+    )
+    axes.set_xlabel("mean predicted probability")
+    axes.set_ylabel("observed late rate")
+    axes.legend()
+    return _png(figure)
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    if not rows:
+        return "<p>none</p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(row.get(c)))}</td>" for c in columns) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _overview(summary: Summary, scores: np.ndarray, validation_scores: np.ndarray) -> str:
+    decision = summary.decision
+    links = " · ".join(
+        f'<a href="{html.escape(f)}">{html.escape(n)}</a>' for n, f in summary.reports.items()
+    )
+    calibration = calibration_plot(summary.labels.get("calibration", []))
+    calibration_html = (
+        f'<img src="data:image/png;base64,{calibration}">'
+        if calibration
+        else "<p>not enough labels for a calibration plot</p>"
+    )
+    sections = [
+        f"<h1>ontime monitor {html.escape(summary.window['name'])}</h1>",
+        f"<p>model {html.escape(summary.model.get('name', ''))} "
+        f"v{html.escape(summary.model.get('version', ''))}, FeatureService "
+        f"{html.escape(summary.model.get('feature_service', ''))}</p>",
+        f'<h2 class="{decision.action}">decision: {decision.action}</h2>',
+        f"<p>{html.escape(decision.reason)}</p>",
+        "".join(f"<p class='note'>{html.escape(n)}</p>" for n in summary.notes),
+        "<h2>alarms</h2>",
+        _table(
+            [a.to_dict() for a in summary.alarms],
+            ["area", "check", "feature", "value", "threshold", "message"],
+        ),
+        "<h2>signals (drift: look, do not act on it alone)</h2>",
+        _table([s.to_dict() for s in summary.signals], ["check", "feature", "value", "message"]),
+        "<h2>scores against the reference</h2>",
+        f'<img src="data:image/png;base64,{score_plot(scores, validation_scores)}">',
+        "<h2>delayed labels</h2>",
+        f"<p>coverage {summary.labels.get('coverage', 0):.1%}. "
+        f"{html.escape(summary.labels.get('note', ''))}</p>",
+        _table([{"segment": "all", **summary.labels.get("aggregate", {})}], SLICE_COLUMNS),
+        *(
+            _table([{"segment": name, **cell} for cell in cells], SLICE_COLUMNS)
+            for name, cells in summary.labels.get("slices", {}).items()
+        ),
+        "<h3>calibration by risk bucket</h3>",
+        calibration_html,
+        _table(
+            summary.labels.get("calibration", []),
+            ["bucket", "rows", "status", "p_low", "p_high", "mean_predicted", "observed_rate"],
+        ),
+        "<h2>feature drift</h2>",
+        _table(
+            summary.drift,
+            ["feature", "psi", "missing_rate_reference", "missing_rate_current", "score"],
+        ),
+        f"<p>{links}</p>",
+    ]
+    style = (
+        "body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
+        ".block,.repair_parity,.rollback{color:#b00}.retrain,.inspect{color:#a60}.ok{color:#070}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>ontime monitor</title>"
+        f"<style>{style}</style></head><body>{''.join(sections)}</body></html>"
+    )

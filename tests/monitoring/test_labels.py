@@ -1,0 +1,114 @@
+"""Delayed-label quality on small frames: coverage, insufficient cells, verdicts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitoring.baseline import Baseline
+from monitoring.labels import join_labels, label_quality, read_labels
+from monitoring.settings import LabelQualitySettings
+from training.settings import CostMatrix
+
+END = datetime(2026, 7, 1, tzinfo=UTC)
+COSTS = CostMatrix()
+
+
+def served(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 1, n)
+    return pd.DataFrame(
+        {
+            "order_id": [f"O-{i}" for i in range(n)],
+            "prediction_time": pd.Timestamp(END) - pd.Timedelta(hours=1),
+            "probability": p,
+            "threshold": 0.5,
+            "site": np.where(np.arange(n) < 350, "big", "small"),
+            "_truth": rng.uniform(0, 1, n) < p,  # a well-ranked, calibrated model
+        }
+    )
+
+
+def labels_for(frame, arrived_share=1.0, flip=False):
+    truth = ~frame["_truth"] if flip else frame["_truth"]
+    arrived = np.arange(len(frame)) < int(len(frame) * arrived_share)
+    return pd.DataFrame(
+        {
+            "order_id": frame["order_id"],
+            "late": truth,
+            "known_at": np.where(
+                arrived, pd.Timestamp(END), pd.Timestamp(END) + pd.Timedelta(days=9)
+            ),
+        }
+    )
+
+
+def baseline(**kwargs):
+    # What this calibrated model earns in expectation at threshold 0.5 with default costs:
+    # flag half the orders (3.0 each), miss a quarter of the late half (10.0 each).
+    test = {"precision": 0.75, "recall": 0.75, "cost_per_order": 0.5 * 3.0 + 0.125 * 10.0}
+    return Baseline("m", "1", pd.DataFrame({"x": [1.0]}), np.array([0.5]), test, **kwargs)
+
+
+def quality(frame, labels, base=None):
+    arrived = labels[labels["known_at"] <= pd.Timestamp(END)]
+    joined = join_labels(frame, arrived, "order_id", "late", "prediction_time")
+    settings = LabelQualitySettings()
+    return label_quality(joined, ["site"], base or baseline(), COSTS, 4, settings, END)
+
+
+def test_good_predictions_are_not_degraded_and_small_cells_are_insufficient():
+    frame = served()
+    result = quality(frame, labels_for(frame))
+    assert result.sufficient and not result.degraded
+    cells = {c["value"]: c for c in result.slices["site"]}
+    assert cells["big"]["status"] == "ok" and cells["big"]["precision"] is not None
+    assert cells["small"]["status"] == "insufficient" and cells["small"]["rows"] == 50
+    assert "precision" not in cells["small"]  # kept, counted, not scored
+    assert [c["rows"] for c in result.calibration] == [100] * 4
+
+
+def test_wrong_predictions_are_degraded_with_named_metrics():
+    frame = served()
+    result = quality(frame, labels_for(frame, flip=True))
+    assert result.degraded
+    assert {a.message.split()[0] for a in result.alarms} >= {"cost_per_order", "recall"}
+
+
+def test_partial_labels_give_no_verdict_and_say_why():
+    frame = served()
+    result = quality(frame, labels_for(frame, arrived_share=0.3, flip=True))
+    assert result.coverage == pytest.approx(0.3)
+    assert not result.sufficient and not result.degraded
+    assert "30%" in result.note
+
+
+def test_no_labels_yet():
+    frame = served()
+    result = quality(frame, labels_for(frame, arrived_share=0.0))
+    assert result.coverage == 0.0 and "no labels" in result.note
+
+
+def test_regression_soon_after_a_release_is_flagged_for_rollback():
+    frame = served()
+    recent = baseline(
+        promoted_at=END - timedelta(days=2),
+        previous_test_metrics={"precision": 0.8, "recall": 0.8, "cost_per_order": 2.5},
+    )
+    old = baseline(
+        promoted_at=END - timedelta(days=30),
+        previous_test_metrics={"precision": 0.8, "recall": 0.8, "cost_per_order": 2.5},
+    )
+    assert quality(frame, labels_for(frame, flip=True), recent).regressed_after_release
+    assert not quality(frame, labels_for(frame, flip=True), old).regressed_after_release
+
+
+def test_read_labels_keeps_only_arrived_ones(tmp_path):
+    frame = served(10)
+    labels_for(frame, arrived_share=0.5).to_parquet(tmp_path / "labels.parquet")
+    arrived = read_labels(tmp_path / "labels.parquet", "order_id", "late", "known_at", END)
+    assert len(arrived) == 5
+    assert read_labels(tmp_path / "absent.parquet", "order_id", "late", "known_at", END) is None
