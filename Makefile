@@ -25,6 +25,9 @@ test: lint
 
 bench: install
 	$(BIN)/python benchmarks/bench_training_rows.py
+	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/bench_serving.py
+	$(BIN)/python benchmarks/bench_monitor.py
 
 clean:
-	rm -rf feature_repo/data mlruns mlflow.db reports benchmarks/results
+	rm -rf feature_repo/data data logs mlruns mlflow.db reports benchmarks/results

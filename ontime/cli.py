@@ -38,6 +38,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
         # so its dependencies' deprecation notes get through; route warnings to logging and
         # keep them for --verbose.
         logging.getLogger("feast").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.captureWarnings(True)
         logging.getLogger("py.warnings").setLevel(logging.ERROR)
     ctx.obj = {"settings": load_settings(config_path), "config_path": config_path}
