@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 SECONDS_PER_HOUR = 3600.0
 SCAN_AGE_CAP_HOURS = 168.0
 
 
 def hours_since_last_scan(
-    last_scan_epoch_s: pd.Series,
-    request_time_epoch_s: pd.Series,
+    last_scan_epoch_s: ArrayLike,
+    request_time_epoch_s: ArrayLike,
     cap_hours: float = SCAN_AGE_CAP_HOURS,
-) -> pd.Series:
+) -> np.ndarray | pd.Series:
     """Hours between the parcel's last known scan and the moment the prediction is asked.
 
     Capped at ``cap_hours``: beyond a week a parcel is simply lost, and the exact age adds
-    nothing. A missing last scan stays missing; the contract decides what that means.
+    nothing. A missing last scan (NaN) stays missing; the contract decides what that means.
+    Built from numpy ufuncs, so pandas Series in give a Series out and arrays give an array:
+    the on-demand view calls it on a single online row, where pandas would cost more than
+    the arithmetic.
     """
-    hours = request_time_epoch_s.astype("float64") - last_scan_epoch_s.astype("float64")
-    return (hours / SECONDS_PER_HOUR).clip(upper=cap_hours)
+    seconds = np.subtract(request_time_epoch_s, last_scan_epoch_s, dtype="float64")
+    return np.minimum(np.divide(seconds, SECONDS_PER_HOUR), cap_hours)
 
 
 def carrier_late_rate(

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from serving.records import ServedBatch
 
@@ -25,6 +26,9 @@ class FeastLogSink:
 
     def __init__(self, store_handle) -> None:
         self.handle = store_handle
+        # Service name -> (its definition, logging schema): resolving the schema reads the
+        # registry for every view, which costs more than building the table.
+        self._schemas: dict[str, tuple[bytes, pa.Schema]] = {}
 
     def write(self, batches: list[ServedBatch]) -> int:
         """Write one table per FeatureService; returns rows written."""
@@ -39,7 +43,7 @@ class FeastLogSink:
             service = store.get_feature_service(name, allow_cache=True)
             if service.logging_config is None:
                 continue
-            table = logged_features_table(store, service, group)
+            table = logged_features_table(store, service, group, self._schema(store, service))
             if table.num_rows == 0:
                 continue
             path = getattr(service.logging_config.destination, "path", None)
@@ -50,36 +54,63 @@ class FeastLogSink:
             written += table.num_rows
         return written
 
+    def _schema(self, store, service) -> pa.Schema:
+        definition = service.to_proto().spec.SerializeToString()
+        cached = self._schemas.get(service.name)
+        if cached is None or cached[0] != definition:
+            cached = (definition, logging_schema(store, service))
+            self._schemas[service.name] = cached
+        return cached[1]
 
-def logged_features_table(store, service, batches: list[ServedBatch]) -> pa.Table:
-    """The answered rows of ``batches`` as a table in Feast's logging schema."""
+
+def logging_schema(store, service) -> pa.Schema:
+    """The table schema Feast derives from the FeatureService for its logs."""
     from feast.feature_logging import FeatureServiceLoggingSource
 
-    schema = FeatureServiceLoggingSource(service, store.project).get_schema(store.registry)
+    return FeatureServiceLoggingSource(service, store.project).get_schema(store.registry)
+
+
+def logged_features_table(
+    store, service, batches: list[ServedBatch], schema: pa.Schema | None = None
+) -> pa.Table:
+    """The answered rows of ``batches`` as a table in Feast's logging schema."""
+    schema = schema if schema is not None else logging_schema(store, service)
     columns: dict[str, list] = {name: [] for name in schema.names}
     for batch in batches:
-        rows = batch.answered
+        rows = batch.answered.tolist()
+        count = len(rows)
+        if count == len(batch.request_ids):  # every row (positions are sorted and unique)
+            take = list
+        else:
+
+            def take(values, rows=rows) -> list:
+                return [values[i] for i in rows]
+
         served = batch.served_at.astimezone(UTC)
-        sources = {**batch.keys, **batch.online.request_values}
-        for ref, values in _feature_columns(batch).items():
-            sources[ref] = values
+        sources = {**batch.keys, **batch.online.request_values, **_feature_columns(batch)}
         for name in schema.names:
             if name == "__log_timestamp":
-                columns[name].extend([served] * len(rows))
+                columns[name] += [served] * count
             elif name == "__log_date":
-                columns[name].extend([served.date()] * len(rows))
+                columns[name] += [served.date()] * count
             elif name == "__request_id":
-                columns[name].extend(batch.request_ids[i] for i in rows)
+                columns[name] += take(batch.request_ids)
             elif name.endswith("__timestamp"):
                 stamps = batch.online.feast_epoch_s.get(name[: -len("__timestamp")])
-                columns[name].extend(_stamp(stamps, i) for i in rows)
+                columns[name] += take(stamps) if stamps else [0] * count
             elif name.endswith("__status"):
                 states = batch.online.feast_status.get(name[: -len("__status")])
-                columns[name].extend(int(states[i]) if states else 0 for i in rows)
+                columns[name] += take(states) if states else [0] * count
             else:
                 values = sources.get(name)
-                columns[name].extend(values[i] if values is not None else None for i in rows)
-    return pa.Table.from_pydict(columns, schema=schema)
+                columns[name] += take(values) if values is not None else [None] * count
+    arrays = {
+        name: _timestamps(columns[name], schema.field(name).type)
+        if name.endswith("__timestamp")
+        else columns[name]
+        for name in schema.names
+    }
+    return pa.Table.from_pydict(arrays, schema=schema)
 
 
 def _feature_columns(batch: ServedBatch) -> dict[str, list]:
@@ -87,7 +118,8 @@ def _feature_columns(batch: ServedBatch) -> dict[str, list]:
     return {ref: batch.online.values[f] for f, ref in batch.online.logged_refs.items()}
 
 
-def _stamp(stamps: list[int] | None, i: int) -> datetime | None:
-    if not stamps or not stamps[i]:
-        return None
-    return datetime.fromtimestamp(stamps[i], tz=UTC)
+def _timestamps(epoch_s: list[int], kind: pa.DataType) -> pa.Array:
+    """Whole epoch seconds as Feast's timestamp type; 0 (no event time) becomes null."""
+    seconds = pa.array(epoch_s, type=pa.int64())
+    seconds = pc.if_else(pc.equal(seconds, 0), pa.scalar(None, pa.int64()), seconds)
+    return seconds.cast(pa.timestamp("s", tz="UTC")).cast(kind)

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from ontime.errors import OntimeError
 from ontime.repo import ServiceSpec, describe_service
 
-TIMESTAMP_SUFFIX = "__ts"
 # Feast FieldStatus values (ServingService.proto).
 FEAST_PRESENT, FEAST_NULL, FEAST_NOT_FOUND = 1, 2, 3
 
@@ -46,49 +46,75 @@ class ServiceLookup:
         self.key_types = {k: entity_types.get(k, "STRING") for k in self.spec.entity_keys}
         self.logged_refs: dict[str, str] = {}  # feature -> "projection__feature"
         self.feature_keys: dict[str, tuple[str, ...]] = {}  # feature -> join keys of its view
-        self.inputs_of: dict[str, list[str]] = {}  # on-demand feature -> input refs
-        refs: list[str] = []
+        self.inputs_of: dict[str, list[str]] = {}  # on-demand feature -> logged refs of inputs
+        requested: list[tuple[str, str]] = []  # (projection, feature) the service serves
+        inputs_needed: list[tuple[str, str]] = []  # inputs of its on-demand views
+        python_mode: list[str] = []  # outputs of python-mode on-demand views
         remaps = False
         for projection in self.service.feature_view_projections:
             remaps |= bool(projection.join_key_map)
             for field in projection.features:
-                name = f"{projection.name_to_use()}__{field.name}"
-                self.logged_refs[field.name] = name
-                refs.append(f"{projection.name_to_use()}:{field.name}")
+                self.logged_refs[field.name] = f"{projection.name_to_use()}__{field.name}"
+                requested.append((projection.name_to_use(), field.name))
                 if projection.name in views:
                     view = views[projection.name]
                     self.feature_keys[field.name] = tuple(c.name for c in view.entity_columns)
                 elif projection.name in odfvs:
-                    inputs = _odfv_inputs(odfvs[projection.name])
-                    self.inputs_of[field.name] = [r.replace(":", "__") for r in inputs]
-                    refs.extend(r for r in inputs if r not in refs)
+                    odfv = odfvs[projection.name]
+                    if odfv.mode == "python":
+                        python_mode.append(field.name)
+                    inputs = _odfv_inputs(odfv)
+                    self.inputs_of[field.name] = [f"{v}__{f}" for v, f in inputs]
+                    inputs_needed.extend(i for i in inputs if i not in inputs_needed)
                     self.feature_keys[field.name] = tuple(
                         c.name
-                        for s in odfvs[projection.name].source_feature_view_projections.values()
+                        for s in odfv.source_feature_view_projections.values()
                         for c in views[s.name].entity_columns
                     )
         # A projection that renames join keys only works through the FeatureService object;
         # then on-demand outputs cannot be dated and their age stays unknown.
-        self.features_arg: Any = self.service if remaps else refs
         if remaps:
             self.inputs_of = {}
+        else:
+            requested += [i for i in inputs_needed if i not in requested]
+        self.features_arg: Any = (
+            self.service if remaps else [f"{view}:{feature}" for view, feature in requested]
+        )
+        # Ask Feast for short names unless two views share one: Feast 0.67 leaves out the
+        # outputs of python-mode on-demand views when asked for full names.
+        short = [feature for _, feature in requested]
+        self.full_names = len(set(short)) < len(short)
+        if self.full_names and python_mode:
+            raise OntimeError(
+                f"FeatureService '{service_name}': feature names repeat across views, and "
+                f"Feast cannot then return python-mode on-demand feature(s) {python_mode}"
+            )
+        # Name in Feast's response -> logged ref ("projection__feature").
+        self.ref_of: dict[str, str] = {
+            (f"{view}__{feature}" if self.full_names else feature): f"{view}__{feature}"
+            for view, feature in requested
+        }
+        self._response_name = {ref: name for name, ref in self.ref_of.items()}
 
     def fetch(self, store, entities: dict[str, list[Any]]) -> OnlineRows:
         """Read one batch: ``entities`` maps each entity key and request field to a column."""
         response = store.get_online_features(
-            features=self.features_arg, entity_rows=entities, full_feature_names=True
+            features=self.features_arg, entity_rows=entities, full_feature_names=self.full_names
         )
-        proto = response.proto
-        names = list(proto.metadata.feature_names.val)
-        table = response.to_dict(include_event_timestamps=True)
+        table = response.to_dict()
         rows = len(next(iter(entities.values())))
-        statuses = {n: list(r.statuses) for n, r in zip(names, proto.results, strict=True)}
-        epoch = {n: table[n + TIMESTAMP_SUFFIX] for n in names}
+        statuses: dict[str, list[int]] = {}  # logged ref -> Feast FieldStatus
+        epoch: dict[str, list[int]] = {}  # logged ref -> event time, whole seconds
+        proto = response.proto
+        for name, result in zip(proto.metadata.feature_names.val, proto.results, strict=True):
+            ref = self.ref_of.get(name)
+            if ref is not None:
+                statuses[ref] = list(result.statuses)
+                epoch[ref] = [stamp.seconds for stamp in result.event_timestamps]
 
         values, event, found = {}, {}, {}
         for feature, ref in self.logged_refs.items():
-            key = ref if ref in table else feature
-            values[feature] = table[key]
+            values[feature] = table[self._response_name[ref]]
             if feature in self.inputs_of:
                 inputs = [i for i in self.inputs_of[feature] if i in epoch]
                 stamps = np.array([epoch[i] for i in inputs], dtype="float64").reshape(-1, rows)
@@ -97,8 +123,8 @@ class ServiceLookup:
                 event[feature] = stamps.min(axis=0) if len(inputs) else np.full(rows, np.nan)
                 found[feature] = (present != FEAST_NOT_FOUND).all(axis=0)
             else:
-                stamps = np.asarray(epoch.get(key, [0] * rows), dtype="float64")
-                state = np.asarray(statuses.get(key, [FEAST_PRESENT] * rows))
+                stamps = np.asarray(epoch.get(ref, [0] * rows), dtype="float64")
+                state = np.asarray(statuses.get(ref, [FEAST_PRESENT] * rows))
                 event[feature] = np.where(state == FEAST_NOT_FOUND, np.nan, stamps)
                 found[feature] = state != FEAST_NOT_FOUND
         logged = set(self.logged_refs.values())
@@ -106,18 +132,18 @@ class ServiceLookup:
             values=values,
             event_epoch_s=event,
             found=found,
-            feast_status={n: statuses[n] for n in names if n in logged},
-            feast_epoch_s={n: epoch[n] for n in names if n in logged},
+            feast_status={r: s for r, s in statuses.items() if r in logged},
+            feast_epoch_s={r: e for r, e in epoch.items() if r in logged},
             request_values={f: entities[f] for f in self.spec.request_fields if f in entities},
             logged_refs=self.logged_refs,
             feature_keys=self.feature_keys,
         )
 
 
-def _odfv_inputs(odfv) -> list[str]:
-    """``view:feature`` refs of the batch/stream inputs of an on-demand view."""
+def _odfv_inputs(odfv) -> list[tuple[str, str]]:
+    """(view, feature) of the batch/stream inputs of an on-demand view."""
     return [
-        f"{source.name_to_use()}:{field.name}"
+        (source.name_to_use(), field.name)
         for source in odfv.source_feature_view_projections.values()
         for field in source.features
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -48,19 +49,28 @@ class ServedBatch:
     def answered(self) -> np.ndarray:
         """Rows returned to the caller (by the champion or a canary), for Feast's log."""
         rows = [s.rows for s in self.scored if s.role != "shadow"]
+        if len(rows) == 1:  # the usual case; positions come sorted from np.flatnonzero
+            return rows[0]
         return np.unique(np.concatenate(rows)) if rows else np.array([], dtype=int)
 
     def model_columns(self, scored: ScoredRows) -> dict[str, list]:
         """One model's rows in the shared log schema, as plain lists (cheap to build)."""
         rows = scored.rows.tolist()
         n = len(rows)
+        if n == len(self.request_ids):  # every row (positions are sorted and unique)
+            take = list
+        else:
+
+            def take(values) -> list:
+                return [values[i] for i in rows]
+
         columns: dict[str, list] = {
-            "request_id": [self.request_ids[i] for i in rows],
+            "request_id": take(self.request_ids),
             "served_at": [self.served_at] * n,
             "prediction_time": self.prediction_epoch_s[rows].tolist(),
         }
         for key, values in self.keys.items():
-            columns[key] = [str(values[i]) for i in rows]
+            columns[key] = [str(v) for v in take(values)]
         columns.update(
             model_name=[scored.model_name] * n,
             model_version=[scored.model_version] * n,
@@ -72,7 +82,7 @@ class ServedBatch:
             latency_ms=[self.latency_ms] * n,
         )
         for name, values in self.online.values.items():
-            columns[name] = [values[i] for i in rows]
+            columns[name] = take(values)
             columns[f"{name}__status"] = list(scored.statuses.get(name, [None] * n))
             columns[f"{name}__age_s"] = np.asarray(self.ages[name], dtype="float64")[rows].tolist()
         return columns
@@ -81,25 +91,24 @@ class ServedBatch:
 def prediction_frame(batches: list[ServedBatch]) -> pd.DataFrame:
     """All scored rows of ``batches`` as one frame in the shared log schema.
 
-    Built column-wise in plain lists and converted once: the flush thread shares the GIL
-    with requests, so per-batch DataFrames would show up as latency spikes.
+    Built column-wise in plain lists joined once per column, and converted once: the flush
+    thread shares the GIL with requests, so every millisecond here can delay a request.
     """
-    columns: dict[str, list] = {}
+    parts: list[tuple[dict[str, list], int]] = []
     categorical: set[str] = set()
-    total = 0
     for batch in batches:
         categorical |= batch.categorical
         for scored in batch.scored:
-            if not len(scored.rows):
-                continue
-            for name, values in batch.model_columns(scored).items():
-                column = columns.setdefault(name, [None] * total)
-                column.extend(values)
-            total += len(scored.rows)
-            for column in columns.values():  # a column this batch lacks stays null
-                column.extend([None] * (total - len(column)))
-    if not total:
+            if len(scored.rows):
+                parts.append((batch.model_columns(scored), len(scored.rows)))
+    if not parts:
         return pd.DataFrame()
+    names = dict.fromkeys(name for part, _ in parts for name in part)
+    # A column that some batch lacks stays null on that batch's rows.
+    columns = {
+        name: list(chain.from_iterable(part.get(name) or [None] * n for part, n in parts))
+        for name in names
+    }
     frame = pd.DataFrame(columns)
     frame["served_at"] = pd.to_datetime(frame["served_at"], utc=True).astype("datetime64[us, UTC]")
     stamps = pd.to_datetime(frame["prediction_time"].astype("float64"), unit="s", utc=True)

@@ -169,16 +169,19 @@ class Scorer:
         ages = {f: batch.ages[f][rows] for f in features}
         stale = stale_frame(ages, self._allowed(batch.feature_service, features), index)
         result = apply_contract(raw, self.contract, features, bundle.categories, stale=stale)
-        accepted = result.accepted.to_numpy()
+        accepted = result.rejected.to_numpy() == ""
         kept = rows[accepted]
         probability = np.array([], dtype="float64")
         if accepted.any():
+            model_rows = result.frame if accepted.all() else result.frame[accepted]
             # One thread: OpenMP start-up costs more than scoring a request's rows, and the
             # web server already runs requests side by side. (Thread-local XGBoost config.)
             with xgb.config_context(nthread=1):
-                probability = bundle.predict_proba(result.frame[accepted])
+                probability = bundle.predict_proba(model_rows)
         decision = bundle.decide(probability)
-        statuses = {f: result.statuses[f].tolist() for f in features}
+        # One conversion of the status frame, not one Series per feature (hot path).
+        table = result.statuses[features].to_numpy()
+        statuses = {f: table[:, j].tolist() for j, f in enumerate(features)}
         if role != SHADOW:
             for position, row in enumerate(rows):
                 if not accepted[position]:

@@ -6,6 +6,7 @@ polling, registry refresh, log flushing) and ``stop`` ends it, flushing the logs
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -60,6 +61,11 @@ class ScoringService:
         refresher = threading.Thread(target=self._refresh, name="registry-refresh", daemon=True)
         refresher.start()
         self._threads = [refresher]
+        # What exists now (Feast registry, models, imported modules) lives as long as the
+        # service; freezing it keeps full GC passes from walking ~300k objects, which costs
+        # a 150 ms pause in whichever request triggers one.
+        gc.collect()
+        gc.freeze()
 
     def _refresh(self) -> None:
         while not self._stop.wait(self.registry_refresh_seconds):
@@ -73,6 +79,7 @@ class ScoringService:
             thread.join(timeout=5)
         self.logger.close()
         self.stores.close()
+        gc.unfreeze()
 
     @property
     def ready(self) -> tuple[bool, list[str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,59 @@ class ModelBundle:
     metadata: dict = field(default_factory=dict)
 
     def raw_scores(self, model_frame: pd.DataFrame) -> np.ndarray:
-        matrix = xgb.DMatrix(model_frame[self.model_columns], enable_categorical=True)
-        return self.booster.predict(matrix)
+        matrix = self._encoded(model_frame)
+        if matrix is None:  # let XGBoost re-code the categories itself
+            data = xgb.DMatrix(model_frame[self.model_columns], enable_categorical=True)
+            return self.booster.predict(data)
+        return self.booster.inplace_predict(matrix)
+
+    def _encoded(self, model_frame: pd.DataFrame) -> np.ndarray | None:
+        """The model columns as one float32 matrix, each category as its training code.
+
+        Serving scores one row at a time, and XGBoost's own pandas conversion costs several
+        times the prediction. The codes are only reused when a categorical column carries
+        exactly the categories the booster was trained with (then XGBoost's re-coding would
+        be the identity); otherwise, or for any other column type, this returns None.
+        """
+        trained = self._trained_categories
+        if trained is None:
+            return None
+        matrix = np.empty((len(model_frame), len(self.model_columns)), dtype="float32")
+        for position, name in enumerate(self.model_columns):
+            column = model_frame[name]
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                known = trained.get(name)
+                if known is None or not column.cat.categories.equals(known):
+                    return None
+                codes = column.cat.codes.to_numpy()
+                matrix[:, position] = np.where(codes < 0, np.nan, codes)
+            elif name not in trained and column.dtype.kind in "fiub":
+                matrix[:, position] = column.to_numpy()
+            else:
+                return None
+        return matrix
+
+    @cached_property
+    def _trained_categories(self) -> dict[str, pd.Index] | None:
+        """Categorical model column -> categories in training code order, from the booster.
+
+        None when the booster's columns are not ``model_columns`` or it stores no categories.
+        """
+        if list(self.booster.feature_names or []) != list(self.model_columns):
+            return None
+        kinds = dict(zip(self.model_columns, self.booster.feature_types or [], strict=False))
+        try:
+            stored = self.booster.get_categories(export_to_arrow=True).to_arrow()
+        except Exception:  # an older booster without stored categories
+            return None
+        trained = {
+            name: pd.Index(values.to_pylist(), dtype=object)
+            for name, values in stored
+            if values is not None
+        }
+        if {name for name, kind in kinds.items() if kind == "c"} != set(trained):
+            return None
+        return trained
 
     def predict_proba(self, model_frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of the positive class for each model row."""
