@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,10 @@ def default_world(days: int = 120, shipments_per_day: int = 1800) -> Path:
     """Simulate and apply once; later calls reuse the world. Returns the settings file."""
     config = WORK / f"ontime-{days}x{shipments_per_day}.yaml"
     repo = WORK / f"repo-{days}x{shipments_per_day}"
-    if (repo / "data" / "registry.db").exists():
+    stamp = repo / "data" / "definitions.sha256"
+    fingerprint = definitions_fingerprint()
+    applied = (repo / "data" / "registry.db").exists() and stamp.exists()
+    if applied and stamp.read_text() == fingerprint:  # same definitions: reuse the world
         return config
     shutil.rmtree(repo, ignore_errors=True)
     shutil.copytree(
@@ -34,4 +38,14 @@ def default_world(days: int = 120, shipments_per_day: int = 1800) -> Path:
             cwd=ROOT,
             capture_output=True,
         )
+    stamp.write_text(fingerprint)
     return config
+
+
+def definitions_fingerprint() -> str:
+    """Hash of the feature repo's declarations, so a changed definition rebuilds the world."""
+    digest = hashlib.sha256()
+    folder = ROOT / "feature_repo"
+    for path in [*sorted(folder.glob("*.py")), folder / "feature_store.yaml"]:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()

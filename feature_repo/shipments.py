@@ -2,13 +2,11 @@
 
 from datetime import timedelta
 
-import numpy as np
 from entities import shipment
 from feast import FeatureView, Field, FileSource, PushSource, RequestSource
 from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Bool, Float64, String
 from locations import DATA
-from transforms import hours_since_last_scan as _hours_since_last_scan
 
 shipments_batch = FileSource(
     name="shipments",
@@ -93,7 +91,7 @@ prediction_request = RequestSource(
 @on_demand_feature_view(
     sources=[shipment_scans, prediction_request],
     # Feast 0.67 compares declared ODFV fields with inferred ones *including* the description,
-    # and inferred fields have none, so the output field's description lives on the view.
+    # and inferred fields have none, so the description of the output lives on the view.
     schema=[Field(name="hours_since_last_scan", dtype=Float64)],
     # Python mode: columns arrive as plain lists, so a single online row costs microseconds
     # instead of a pandas round trip; offline retrieval runs the same function on all rows.
@@ -102,8 +100,14 @@ prediction_request = RequestSource(
     "capped at 168 (stale movement).",
 )
 def scan_staleness(inputs: dict[str, list]) -> dict[str, list]:
-    # float64 turns Feast's None (no scan) into NaN; NaN goes back as None, Feast's null.
-    hours = _hours_since_last_scan(
+    # Imports live in the body: Feast 0.67 first rebuilds a UDF by exec-ing its source text
+    # with only numpy and pandas in scope, and falls back to the pickled function only if
+    # that fails, so the body must be self-contained either way.
+    import numpy as np
+    from transforms import hours_since_last_scan
+
+    # float64 turns Feast None (no scan) into NaN; NaN goes back as None, the Feast null.
+    hours = hours_since_last_scan(
         np.asarray(inputs["last_scan_epoch_s"], dtype="float64"),
         np.asarray(inputs["request_time_epoch_s"], dtype="float64"),
     )

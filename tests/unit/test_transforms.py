@@ -52,3 +52,24 @@ def test_carrier_late_rate_uses_only_labels_available_before_the_day():
     assert math.isclose(
         table.loc[pd.Timestamp("2026-06-04", tz="UTC"), "carrier_late_rate_28d"], 2 / 3
     )
+
+
+def test_odfv_body_survives_feasts_source_rehydration(root):
+    """Feast 0.67 rebuilds a UDF from its source text (numpy and pandas only in scope) before
+    trying the pickle; the ODFV body must work that way too, on the worked example."""
+    import sys
+
+    from feast.transformation.udf_rehydrate import rehydrate_udf_from_source
+
+    sys.path.insert(0, str(root / "feature_repo"))
+    source = (root / "feature_repo" / "shipments.py").read_text()
+    start = source.index("@on_demand_feature_view(")
+    udf = rehydrate_udf_from_source(source[start:], preferred_name="scan_staleness")
+    assert udf is not None, "Feast could not rebuild the ODFV from its source"
+    out = udf(
+        {
+            "last_scan_epoch_s": [epoch("2026-06-02 01:00"), None],
+            "request_time_epoch_s": [epoch("2026-06-02 09:00"), epoch("2026-06-02 09:00")],
+        }
+    )
+    assert out == {"hours_since_last_scan": [8.0, None]}
