@@ -80,25 +80,50 @@ def simulate(ctx, days, shipments_per_day, seed, start, scenarios, out) -> None:
         click.echo(f"{name}: {path}")
 
 
+def profile_option(command):
+    """``--profile PATH``: another feature_store.yaml (e.g. feature_repo/profiles/redis.yaml)."""
+    return click.option(
+        "--profile",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="Another feature_store.yaml for the same definitions, e.g. "
+        "feature_repo/profiles/redis.yaml (default: serving.feature_store_yaml, "
+        "else the repo's own).",
+    )(command)
+
+
+def store_profile(ctx, profile: Path | None) -> Path | None:
+    """The chosen profile; by default the one serving reads, so both see one online store."""
+    return profile or settings_of(ctx).serving.feature_store_yaml
+
+
 @cli.command()
+@profile_option
 @click.pass_context
-def apply(ctx) -> None:
+def apply(ctx, profile) -> None:
     """Run the leakage gate on every FeatureService, then ``feast apply``."""
     from ontime.repo import apply_repo
 
-    click.echo(apply_repo(settings_of(ctx).feature_repo).strip())
+    output = apply_repo(settings_of(ctx).feature_repo, profile=store_profile(ctx, profile))
+    click.echo(output.strip())
 
 
 @cli.command()
 @click.option("--end", default=None, help="Materialize up to this time (default: now).")
 @click.option("--start", default=None, help="Full materialization from this time.")
+@profile_option
 @click.pass_context
-def materialize(ctx, end, start) -> None:
+def materialize(ctx, end, start, profile) -> None:
     """Load feature values into the online store."""
     from ontime.repo import materialize as run
 
     end_time = parse_time(end) or datetime.now(tz=UTC)
-    run(settings_of(ctx).feature_repo, end=end_time, start=parse_time(start))
+    run(
+        settings_of(ctx).feature_repo,
+        end=end_time,
+        start=parse_time(start),
+        profile=store_profile(ctx, profile),
+    )
     click.echo(f"materialized up to {end_time.isoformat()}")
 
 

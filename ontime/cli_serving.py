@@ -83,7 +83,8 @@ def replay(ctx, start, end, url, batch_size, clock) -> None:
         if clock:
             from serving.clock import OnlineClock, replay_with_clock
 
-            online = OnlineClock(open_store(settings.feature_repo), serving.feeds)
+            store = open_store(settings.feature_repo, serving.feature_store_yaml)
+            online = OnlineClock(store, serving.feeds)
             counts = replay_with_clock(online, base, events, keys, time_column, progress=bar.update)
         else:
             counts = run(base, rows, batch_size=batch_size, progress=bar.update)

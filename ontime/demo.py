@@ -61,7 +61,7 @@ def serve_and_monitor(
     from ontime.service_process import ServiceProcess
     from serving.clock import OnlineClock, replay_with_clock
 
-    store = open_store(settings.feature_repo)
+    store = open_store(settings.feature_repo, settings.serving.feature_store_yaml)
     keys = list(describe_service(store, settings.feature_service).entity_keys)
     events = pd.read_parquet(settings.events.table)
     times = pd.to_datetime(events[settings.events.time_column], utc=True)

@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,15 +53,37 @@ def load_contract(repo: Path) -> FeatureContract:
     return contract
 
 
-def open_store(repo: Path):  # -> feast.FeatureStore (imported lazily: feast is slow to import)
-    """A FeatureStore for the repo, with the repo importable for its transforms."""
+def store_yaml(repo: Path, profile: Path | None = None) -> Path:
+    """The ``feature_store.yaml`` a command uses: the repo's own, or another profile.
+
+    Feast substitutes ``${VAR}`` from the environment (secrets such as a Redis connection
+    string live there) but leaves an unset one in place, which then fails deep inside a
+    client; so an unset variable is named here instead.
+    """
+    yaml_file = Path(profile).resolve() if profile is not None else repo / "feature_store.yaml"
+    if not yaml_file.is_file():
+        raise ConfigError(f"no feature_store.yaml at {yaml_file}")
+    lines = [ln for ln in yaml_file.read_text().splitlines() if not ln.lstrip().startswith("#")]
+    unset = sorted(set(re.findall(r"\$\{(\w+)\}", "\n".join(lines))) - set(os.environ))
+    if unset:
+        raise ConfigError(f"{yaml_file} needs environment variable(s) {', '.join(unset)}")
+    return yaml_file
+
+
+def open_store(repo: Path, profile: Path | None = None):  # -> feast.FeatureStore (lazy import)
+    """A FeatureStore for the repo, with the repo importable for its transforms.
+
+    ``profile`` is another ``feature_store.yaml`` for the same definitions (e.g.
+    ``profiles/redis.yaml``); relative paths in it (the registry) resolve against the repo.
+    """
     from feast import FeatureStore
 
     repo = Path(repo).resolve()
-    if not (repo / "feature_store.yaml").exists():
-        raise ConfigError(f"no feature_store.yaml in {repo}")
+    yaml_file = store_yaml(repo, profile)
     load_repo_module(repo, "transforms") if (repo / "transforms.py").exists() else None
-    return FeatureStore(repo_path=str(repo))
+    if profile is None:
+        return FeatureStore(repo_path=str(repo))
+    return FeatureStore(repo_path=str(repo), fs_yaml_file=yaml_file)
 
 
 @contextlib.contextmanager
@@ -137,11 +160,12 @@ def describe_service(store, name: str) -> ServiceSpec:
     )
 
 
-def apply_repo(repo: Path) -> str:
+def apply_repo(repo: Path, profile: Path | None = None) -> str:
     """``feast apply``, but only after every FeatureService passes the leakage gate.
 
     The gate runs on the parsed definitions, so a leaking service never reaches the registry.
-    ``feast apply`` itself runs in a subprocess, as a user would run it.
+    ``feast apply`` itself runs in a subprocess, as a user would run it, with ``profile``
+    (another ``feature_store.yaml``) passed as ``feast -f``.
     """
     import subprocess
 
@@ -150,6 +174,7 @@ def apply_repo(repo: Path) -> str:
     from ontime.leakage import assert_no_leaks
 
     repo = Path(repo).resolve()
+    profile_args = ["-f", str(store_yaml(repo, profile))] if profile is not None else []
     contract = load_contract(repo)
     with working_directory(repo):
         load_repo_module(repo, "transforms") if (repo / "transforms.py").exists() else None
@@ -162,7 +187,7 @@ def apply_repo(repo: Path) -> str:
     for service in contents.feature_services:
         assert_no_leaks(service, views, odfvs, contract.future_only_fields)
     result = subprocess.run(
-        [sys.executable, "-m", "feast.cli.cli", "apply"],
+        [sys.executable, "-m", "feast.cli.cli", *profile_args, "apply"],
         cwd=repo,
         capture_output=True,
         text=True,
@@ -174,19 +199,28 @@ def apply_repo(repo: Path) -> str:
     return result.stdout
 
 
-def materialize(repo: Path, end: datetime, start: datetime | None = None) -> None:
+def materialize(
+    repo: Path, end: datetime, start: datetime | None = None, profile: Path | None = None
+) -> None:
     """Load feature values up to ``end`` into the online store.
 
     Incremental per view: each view continues from where its last run ended. A view never
     materialized starts one TTL before ``end`` (older values would be expired anyway).
     Feast's own ``materialize_incremental`` starts from the wall clock, which is wrong for
     any replayed or simulated history. ``start`` forces a full reload from that time.
+    ``profile`` selects another ``feature_store.yaml`` (another online store).
     """
-    store = open_store(repo)
+    store = open_store(repo, profile)
     for view in store.list_feature_views():
         if not view.online:
             continue
         begin = start or view.most_recent_end_time or (end - (view.ttl or timedelta(days=1)))
         if begin >= end:
             continue
-        store.materialize(start_date=begin, end_date=end, feature_views=[view.name])
+        try:
+            store.materialize(start_date=begin, end_date=end, feature_views=[view.name])
+        except Exception as exc:  # e.g. an unreachable Redis: one line naming view and store
+            kind = store.config.online_store.type
+            raise OntimeError(
+                f"materialize {view.name} into the {kind} online store: {exc}"
+            ) from exc
