@@ -10,6 +10,7 @@ needs its own metric), and Evidently's per-column test on a sample of each side.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +31,7 @@ class DriftResult:
     signals: list[Signal] = field(default_factory=list)
     table: list[dict] = field(default_factory=list)  # one row per feature, for drift.json
     run: evidently_reports.DriftRun | None = None
+    pending: Future | None = None  # an Evidently run still in the worker
 
 
 def psi_numeric(reference: np.ndarray, current: np.ndarray, bins: int) -> float:
@@ -49,8 +51,7 @@ def psi_numeric(reference: np.ndarray, current: np.ndarray, bins: int) -> float:
 
 def psi_categorical(reference: pd.Series, current: pd.Series) -> float:
     """Population stability index over the categories of both sides (NaN ignored)."""
-    expected = reference.dropna().astype(str).value_counts(normalize=True)
-    actual = current.dropna().astype(str).value_counts(normalize=True)
+    expected, actual = _shares(reference), _shares(current)
     if expected.empty or actual.empty:
         return float("nan")
     categories = expected.index.union(actual.index)
@@ -58,6 +59,19 @@ def psi_categorical(reference: pd.Series, current: pd.Series) -> float:
         expected.reindex(categories, fill_value=0.0).to_numpy(),
         actual.reindex(categories, fill_value=0.0).to_numpy(),
     )
+
+
+def _shares(values: pd.Series) -> pd.Series:
+    """Share of each value among the present ones, keyed by its text.
+
+    Counted before turning keys into text: a million-row categorical is never rewritten as
+    a million Python strings, and its unobserved categories are dropped.
+    """
+    counts = values.value_counts(dropna=True)
+    counts = counts[counts > 0]
+    counts.index = counts.index.astype(str)
+    counts = counts.groupby(level=0).sum()  # 1 and "1" are one category as text
+    return counts / counts.sum() if len(counts) else counts.astype("float64")
 
 
 def _psi(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -80,9 +94,30 @@ def feature_drift(
     features: Sequence[MonitoredFeature],
     settings: DriftSettings,
     seed: int,
+    worker=None,
 ) -> DriftResult:
-    """PSI, missing-rate change and Evidently drift per feature; a signal, never an alarm."""
+    """PSI, missing-rate change and Evidently drift per feature; a signal, never an alarm.
+
+    With ``worker`` (``monitoring.background.EvidentlyWorker``) Evidently's run is only
+    started here; ``finish_drift`` collects it.
+    """
     result = DriftResult()
+    names = [f.name for f in features]
+    current = normalized(sample(served[names], settings.sample_rows, seed), features)
+    baseline = normalized(sample(reference[names], settings.sample_rows, seed + 1), features)
+    job = (
+        current,
+        baseline,
+        [f.name for f in features if f.is_numeric],
+        [f.name for f in features if not f.is_numeric],
+        settings.numeric_method,
+        settings.categorical_method,
+        settings.inspect_share,
+    )
+    if worker is not None:
+        result.pending = worker.run_drift(*job)
+    result.metrics["drift.sample_rows_current"] = float(len(current))
+    result.metrics["drift.sample_rows_reference"] = float(len(baseline))
     for feature in features:
         ref_values, cur_values = reference[feature.name], served[feature.name]
         if feature.kind == "categorical":
@@ -101,7 +136,16 @@ def feature_drift(
                 "missing_rate_current": missing_cur,
             }
         )
-    _evidently(served, reference, features, settings, seed, result)
+    if worker is None:
+        _record_evidently(evidently_reports.run_drift(*job), settings, result)
+    return result
+
+
+def finish_drift(result: DriftResult, settings: DriftSettings) -> DriftResult:
+    """Wait for an Evidently run started in the worker and record it."""
+    if result.pending is not None:
+        run, result.pending = result.pending.result(), None
+        _record_evidently(run, settings, result)
     return result
 
 
@@ -109,21 +153,7 @@ def _numbers(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _evidently(served, reference, features, settings, seed, result: DriftResult) -> None:
-    names = [f.name for f in features]
-    current = normalized(sample(served[names], settings.sample_rows, seed), features)
-    baseline = normalized(sample(reference[names], settings.sample_rows, seed + 1), features)
-    numeric = [f.name for f in features if f.is_numeric]
-    categorical = [f.name for f in features if not f.is_numeric]
-    run = evidently_reports.run_drift(
-        current,
-        baseline,
-        numeric,
-        categorical,
-        settings.numeric_method,
-        settings.categorical_method,
-        settings.inspect_share,
-    )
+def _record_evidently(run: evidently_reports.DriftRun, settings, result: DriftResult) -> None:
     result.run = run
     rows = {row["feature"]: row for row in result.table}
     for name, column in run.columns.items():
@@ -136,8 +166,6 @@ def _evidently(served, reference, features, settings, seed, result: DriftResult)
             drifted=column.drifted,
         )
     result.metrics["drift.evidently.drifted_share"] = run.drifted_share
-    result.metrics["drift.sample_rows_current"] = float(len(current))
-    result.metrics["drift.sample_rows_reference"] = float(len(baseline))
     if run.drifted_share >= settings.inspect_share:
         drifted = sorted(name for name, column in run.columns.items() if column.drifted)
         result.signals.append(

@@ -33,12 +33,17 @@ class ColumnDrift:
 
 @dataclass
 class DriftRun:
-    """A computed drift report: the snapshot (for HTML/JSON) and its results by name."""
+    """A computed drift report: its results by name and its rendered HTML and JSON.
 
-    snapshot: object  # evidently.core.report.Snapshot
+    Rendered as text, not kept as Evidently's snapshot, so a run can come back from the
+    worker process (``monitoring.background``) and be written after the decision.
+    """
+
     columns: dict[str, ColumnDrift]
     drifted_count: int
     drifted_share: float
+    html: str
+    json: str
 
 
 def run_drift(
@@ -99,7 +104,13 @@ def _read(snapshot) -> DriftRun:
             )
         elif kind.endswith(DRIFTED_COLUMNS):
             count, share = int(result["value"]["count"]), float(result["value"]["share"])
-    return DriftRun(snapshot=snapshot, columns=columns, drifted_count=count, drifted_share=share)
+    return DriftRun(
+        columns=columns,
+        drifted_count=count,
+        drifted_share=share,
+        html=snapshot.get_html_str(as_iframe=False),  # what Snapshot.save_html writes
+        json=json.dumps(json.loads(snapshot.json()), indent=1),
+    )
 
 
 def _status(status) -> str:
@@ -108,11 +119,11 @@ def _status(status) -> str:
 
 def save_html(run: DriftRun, path: Path) -> Path:
     """Evidently's own HTML rendering of the report."""
-    run.snapshot.save_html(str(path))
+    path.write_text(run.html, encoding="utf-8")
     return path
 
 
 def save_json(run: DriftRun, path: Path) -> Path:
     """Evidently's metric/test JSON, for later investigation."""
-    path.write_text(json.dumps(json.loads(run.snapshot.json()), indent=1))
+    path.write_text(run.json)
     return path

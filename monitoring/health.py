@@ -92,7 +92,8 @@ def _unseen_rate(served, feature, settings, result) -> None:
     rate = float((served[feature.status] == UNSEEN).mean()) if len(served) else 0.0
     result.metrics[f"health.unseen_rate.{feature.name}"] = rate
     unseen = served.loc[served[feature.status] == UNSEEN, feature.name]
-    top = ", ".join(map(str, unseen.value_counts().index[:3]))
+    counts = unseen.value_counts()  # a categorical also counts its absent categories
+    top = ", ".join(map(str, counts[counts > 0].index[:3]))
     _check(
         result,
         "unseen_category",
@@ -142,10 +143,18 @@ def segment_keys(served: pd.DataFrame, keys: Sequence[str], max_segments: int) -
     for key in keys:
         if key not in served.columns or served[key].head(10_000).nunique() > max_segments:
             continue
-        codes, values = pd.factorize(served[key], sort=True)
+        codes, values = _factorize(served[key])
         if 1 < len(values) <= max_segments:
             segments[key] = (codes, values)
     return segments
+
+
+def _factorize(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes and sorted values; a categorical is sorted by value, not by category order."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.cat.remove_unused_categories()
+        column = column.cat.reorder_categories(sorted(column.cat.categories))
+    return pd.factorize(column, sort=True)
 
 
 def _segment_lag(ages, segments, feature, settings, result) -> None:

@@ -83,7 +83,7 @@ def row_parity(
     if settings.sample_rows == 0 or served.empty:
         result.metrics["parity.rows"] = 0.0
         return result
-    rows = sample(served, settings.sample_rows, seed).reset_index(drop=True)
+    rows = _plain_columns(sample(served, settings.sample_rows, seed).reset_index(drop=True))
     times = pd.to_datetime(rows[PREDICTION_TIME], utc=True)
     offline_raw = recompute(store, spec, contract, rows, times)
     served_n, offline_n = normalized(rows, features), normalized(offline_raw, features)
@@ -108,8 +108,15 @@ def row_parity(
             mismatch[feature.name],
             stale[feature.name],
             settings,
+            spec.entity_keys,
         )
     return result
+
+
+def _plain_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """Categorical log columns as plain values: Feast's entity frame wants the stored type."""
+    plain = {c: object for c in rows.columns if isinstance(rows[c].dtype, pd.CategoricalDtype)}
+    return rows.astype(plain) if plain else rows
 
 
 def _obviously_stale(rows, served_n, offline_n, feature, mismatch) -> np.ndarray:
@@ -144,14 +151,17 @@ def _older_values(store, spec, contract, rows, served_n, features, mismatch, sta
             stale[feature.name][index] = True
 
 
-def _score(result, rows, served_n, offline_n, feature, mismatch, stale, settings) -> None:
+def _score(
+    result, rows, served_n, offline_n, feature, mismatch, stale, settings, entity_keys=()
+) -> None:
     name, n = feature.name, len(rows)
     skew = mismatch & ~stale
     rates = {"mismatch_rate": mismatch.mean(), "stale_rate": stale.mean(), "skew_rate": skew.mean()}
     for key, value in rates.items():
         result.metrics[f"parity.{key}.{name}"] = float(value)
     if mismatch.any():
-        keys = [c for c in rows.columns if c in (PREDICTION_TIME, "request_id")]
+        # Entity keys find the row in Feast; the request id only when it was read.
+        keys = [c for c in (PREDICTION_TIME, "request_id", *entity_keys) if c in rows.columns]
         shown = np.flatnonzero(mismatch)[:EXAMPLES]
         result.examples[name] = [
             {

@@ -5,15 +5,13 @@ Nothing is computed here beyond drawing: the run is finished before anything is 
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 
-from monitoring import evidently_reports
+from monitoring import evidently_reports, svg
 from monitoring.summary import Summary
 
 SUMMARY_FILE = "summary.json"
@@ -51,29 +49,9 @@ def write_reports(
     return path
 
 
-def _png(figure) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def score_plot(scores: np.ndarray, validation_scores: np.ndarray) -> str:
-    """Score histogram of the window against the validation scores, as base64 PNG."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 3.2))
-    axes = figure.add_subplot()
-    bins = np.linspace(0.0, 1.0, 41)
-    axes.hist(validation_scores, bins=bins, density=True, alpha=0.5, label="validation (reference)")
-    if scores.size:
-        axes.hist(scores, bins=bins, density=True, alpha=0.5, label="this window")
-    axes.set_xlabel("predicted probability")
-    axes.set_ylabel("density")
-    axes.legend()
-    return _png(figure)
+    """Score histogram of the window against the validation scores, as inline SVG."""
+    return svg.histograms({"validation (reference)": validation_scores, "this window": scores})
 
 
 def calibration_plot(calibration: list[dict]) -> str | None:
@@ -81,21 +59,9 @@ def calibration_plot(calibration: list[dict]) -> str | None:
     points = [row for row in calibration if row.get("status") == "ok"]
     if not points:
         return None
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4, 3.6))
-    axes = figure.add_subplot()
-    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect")
-    axes.plot(
-        [row["mean_predicted"] for row in points],
-        [row["observed_rate"] for row in points],
-        marker="o",
-        label="this window",
+    return svg.calibration(
+        [row["mean_predicted"] for row in points], [row["observed_rate"] for row in points]
     )
-    axes.set_xlabel("mean predicted probability")
-    axes.set_ylabel("observed late rate")
-    axes.legend()
-    return _png(figure)
 
 
 def _table(rows: list[dict], columns: list[str]) -> str:
@@ -123,11 +89,7 @@ def _overview(summary: Summary, scores: np.ndarray, validation_scores: np.ndarra
         f'<a href="{html.escape(f)}">{html.escape(n)}</a>' for n, f in summary.reports.items()
     )
     calibration = calibration_plot(summary.labels.get("calibration", []))
-    calibration_html = (
-        f'<img src="data:image/png;base64,{calibration}">'
-        if calibration
-        else "<p>not enough labels for a calibration plot</p>"
-    )
+    calibration_html = calibration or "<p>not enough labels for a calibration plot</p>"
     sections = [
         f"<h1>ontime monitor {html.escape(summary.window['name'])}</h1>",
         f"<p>model {html.escape(summary.model.get('name', ''))} "
@@ -144,7 +106,7 @@ def _overview(summary: Summary, scores: np.ndarray, validation_scores: np.ndarra
         "<h2>signals (drift: look, do not act on it alone)</h2>",
         _table([s.to_dict() for s in summary.signals], ["check", "feature", "value", "message"]),
         "<h2>scores against the reference</h2>",
-        f'<img src="data:image/png;base64,{score_plot(scores, validation_scores)}">',
+        score_plot(scores, validation_scores),
         "<h2>delayed labels</h2>",
         f"<p>coverage {summary.labels.get('coverage', 0):.1%}. "
         f"{html.escape(summary.labels.get('note', ''))}</p>",

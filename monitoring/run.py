@@ -5,22 +5,25 @@ behaviour still look plausible (feature and prediction drift)? did outcomes stay
 enough to keep serving this release (delayed labels)? Only the last two kinds of evidence
 can retrain or roll back, and drift alone never does.
 
-Stages run one after the other: on a 2-core machine overlapping them on threads gained
-nothing (measured), since pandas, Feast and Evidently all hold the GIL most of the time.
-Stage timings are recorded in the summary.
+Stages run one after the other, except Evidently's reports: threads gained nothing
+(measured; pandas, Feast and Evidently all hold the GIL), so Evidently is imported and run
+in a worker process that overlaps Feast's import and the other checks. Stage timings are
+recorded in the summary; ``evidently_wait`` is the part the worker did not hide.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import datetime
 
 import numpy as np
 
+from monitoring.background import EvidentlyWorker
 from monitoring.baseline import Baseline
 from monitoring.champion import load_baseline
 from monitoring.decision import decide
-from monitoring.drift import feature_drift
+from monitoring.drift import feature_drift, finish_drift
 from monitoring.health import input_health
 from monitoring.parity import PREDICTION_TIME
 from monitoring.prediction_drift import prediction_drift
@@ -28,17 +31,18 @@ from monitoring.report import write_reports
 from monitoring.schema import monitored_features
 from monitoring.steps import (
     SCORE,
+    collect,
     label_section,
     labels_step,
+    log_columns,
     open_repo,
     parity_step,
     require_columns,
     rows_of_model,
-    service_name,
     timed,
 )
 from monitoring.summary import Summary
-from monitoring.window import Window, champion_rows, read_logs
+from monitoring.window import Window, champion_rows, logged_service, read_logs
 
 log = logging.getLogger(__name__)
 
@@ -61,51 +65,68 @@ def monitor(
 
     window = Window.of(start, end, labels_as_of)
     timings: dict[str, float] = {}
-    with timed(timings, "read_logs"):
-        predictions, errors = read_logs(
-            settings.serving.log_dir, window, settings.monitoring.window_time
-        )
-        served = champion_rows(predictions)
-    baseline = baseline or load_baseline(settings, window.end)
-    with timed(timings, "open_repo"):
-        store, contract = open_repo(settings, store)
-    spec = describe_service(store, service_name(served, settings.feature_service))
-    checks = settings.monitoring
-    features = monitored_features(spec, contract, checks.health.freshness_budget_s)
-    if served.empty:  # an empty log frame carries only the fixed columns
-        absent = [f.name for f in features if f.name not in served.columns]
-        served = served.reindex(columns=[*served.columns, *absent])
-    require_columns(served, [f.name for f in features], "served-prediction log")
-    require_columns(baseline.reference, [f.name for f in features], "reference snapshot")
-
-    notes: list[str] = []
-    alarms, signals, metrics = [], [], {}
-    parity = drift = labels = parity_run = None
-    scores = np.empty(0)
-    with timed(timings, "health"):
-        health = input_health(
-            served, errors, baseline.reference, features, checks.health, spec.entity_keys
-        )
-    alarms += health.alarms
-    metrics |= health.metrics
-    if served.empty:
-        notes.append(f"no traffic: no champion predictions served in {window.name}")
-    else:
-        require_columns(served, [SCORE, "threshold", PREDICTION_TIME], "served-prediction log")
-        scored = rows_of_model(served, baseline, notes)
-        scores = scored[SCORE].to_numpy(dtype="float64")
-        with timed(timings, "drift"):
-            drift = feature_drift(served, baseline.reference, features, checks.drift, checks.seed)
-        with timed(timings, "prediction_drift"):
-            moved = prediction_drift(
-                scores, baseline.validation_scores, checks.prediction_drift, checks.seed
+    log_dir, clock = settings.serving.log_dir, settings.monitoring.window_time
+    # The service the champion rows name (two small columns; a missing log folder fails
+    # here, before Feast is imported), then only the columns its checks use.
+    service, traffic = logged_service(log_dir, window, clock, settings.feature_service)
+    # Evidently's import and reports run in a worker process while Feast loads and the other
+    # checks run (monitoring/background.py); its results are in before anything is written.
+    with EvidentlyWorker() if traffic else nullcontext() as worker:
+        with timed(timings, "open_repo"):
+            store, contract = open_repo(settings, store)
+        checks = settings.monitoring
+        with timed(timings, "read_logs"):
+            spec = describe_service(store, service)
+            features = monitored_features(spec, contract, checks.health.freshness_budget_s)
+            predictions, errors = read_logs(
+                log_dir, window, clock, log_columns(spec, features, settings)
             )
-        with timed(timings, "labels"):
-            labels = labels_step(settings, scored, baseline, window, notes)
-        parity, parity_run = parity_step(store, spec, contract, served, features, checks, timings)
-        alarms += parity.alarms + labels.alarms
-        signals += moved.signals + drift.signals
-        metrics |= parity.metrics | drift.metrics | moved.metrics | labels.metrics
+            served = champion_rows(predictions)
+        baseline = baseline or load_baseline(settings, window.end)
+        if served.empty:  # an empty log frame carries only the fixed columns
+            absent = [f.name for f in features if f.name not in served.columns]
+            served = served.reindex(columns=[*served.columns, *absent])
+        require_columns(served, [f.name for f in features], "served-prediction log")
+        require_columns(baseline.reference, [f.name for f in features], "reference snapshot")
+
+        notes: list[str] = []
+        alarms, signals, metrics = [], [], {}
+        parity = drift = labels = parity_run = None
+        scores = np.empty(0)
+        # Evidently jobs are submitted as soon as their inputs exist (drift, then parity's
+        # offline recompute) so the worker runs them while health and labels are computed.
+        if not served.empty:
+            require_columns(served, [SCORE, "threshold", PREDICTION_TIME], "served-prediction log")
+            with timed(timings, "drift"):
+                drift = feature_drift(
+                    served, baseline.reference, features, checks.drift, checks.seed, worker
+                )
+            parity, parity_run = parity_step(
+                store, spec, contract, served, features, checks, timings, worker
+            )
+        with timed(timings, "health"):
+            health = input_health(
+                served, errors, baseline.reference, features, checks.health, spec.entity_keys
+            )
+        alarms += health.alarms
+        metrics |= health.metrics
+        if served.empty:
+            notes.append(f"no traffic: no champion predictions served in {window.name}")
+        else:
+            scored = rows_of_model(served, baseline, notes)
+            scores = scored[SCORE].to_numpy(dtype="float64")
+            with timed(timings, "prediction_drift"):
+                moved = prediction_drift(
+                    scores, baseline.validation_scores, checks.prediction_drift, checks.seed
+                )
+            with timed(timings, "labels"):
+                labels = labels_step(settings, scored, baseline, window, notes)
+            with timed(timings, "evidently_wait"):  # what the worker did not hide
+                drift = finish_drift(drift, checks.drift)
+                parity_run = collect(parity_run)
+            alarms += parity.alarms + labels.alarms
+            signals += moved.signals + drift.signals
+            metrics |= parity.metrics | drift.metrics | moved.metrics | labels.metrics
 
     decision = decide(
         alarms,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from contextlib import contextmanager
 
 import pandas as pd
@@ -23,15 +24,16 @@ def timed(timings: dict[str, float], name: str):
     timings[name] = round(time.perf_counter() - started, 3)
 
 
-def service_name(served: pd.DataFrame, default: str) -> str:
-    """The FeatureService the logged rows name (the model's contract), else the configured one."""
-    if "feature_service" in served.columns and len(served):
-        names = served["feature_service"].dropna().unique()
-        if len(names) > 1:
-            raise OntimeError(f"champion rows name several FeatureServices: {sorted(names)}")
-        if len(names) == 1:
-            return str(names[0])
-    return default
+def log_columns(spec, features, settings) -> list[str]:
+    """The prediction-log columns monitoring reads: no request ids, no per-row decisions."""
+    used = [
+        "served_at", PREDICTION_TIME, SCORE, "threshold", "latency_ms",
+        "role", "model_version", "feature_service", settings.labels.join_key,
+        *spec.entity_keys, *settings.training.segments,
+    ]  # fmt: skip
+    for feature in features:
+        used += [feature.name, feature.status, feature.age]
+    return list(dict.fromkeys(used))
 
 
 def rows_of_model(served: pd.DataFrame, baseline: Baseline, notes: list[str]) -> pd.DataFrame:
@@ -62,19 +64,22 @@ def open_repo(settings, store):
     return store or open_store(settings.feature_repo), load_contract(settings.feature_repo)
 
 
-def parity_step(store, spec, contract, served, features, checks, timings):
-    """Row parity on a sample and its Evidently report (served = current, offline = ref)."""
+def parity_step(store, spec, contract, served, features, checks, timings, worker=None):
+    """Row parity on a sample and its Evidently report (served = current, offline = ref).
+
+    With ``worker`` the report is a future run (see ``collect``).
+    """
     with timed(timings, "parity"):
         parity = row_parity(store, spec, contract, served, features, checks.parity, checks.seed)
-        return parity, parity_report(parity, features, checks)
+        return parity, parity_report(parity, features, checks, worker)
 
 
-def parity_report(parity, features, checks):
+def parity_report(parity, features, checks, worker=None):
     from monitoring import evidently_reports
 
     if parity.served is None or parity.served.empty:
         return None
-    return evidently_reports.run_drift(
+    job = (
         parity.served,  # current: what serving sent
         parity.offline,  # reference: what training would have computed
         [f.name for f in features if f.is_numeric],
@@ -83,6 +88,12 @@ def parity_report(parity, features, checks):
         checks.drift.categorical_method,
         checks.drift.inspect_share,
     )
+    return evidently_reports.run_drift(*job) if worker is None else worker.run_drift(*job)
+
+
+def collect(run):
+    """A drift run, waiting for it when it is still a future in the worker."""
+    return run.result() if isinstance(run, Future) else run
 
 
 def labels_step(settings, served, baseline, window, notes):

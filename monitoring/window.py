@@ -51,33 +51,62 @@ def _utc(stamp: datetime) -> datetime:
 
 
 def read_logs(
-    log_dir: Path, window: Window, time_column: str = "served_at"
+    log_dir: Path,
+    window: Window,
+    time_column: str = "served_at",
+    columns: list[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Prediction rows inside the window (by ``time_column``) and the errors served with them.
 
-    By prediction time, every log file may hold rows of the window (a replay of last month
-    is served today), so all partitions are read; errors, which carry only a serving time,
-    are those served while the window's predictions were.
+    ``columns``: the prediction-log columns to read (default all). Low-cardinality strings
+    come back as categoricals. By prediction time, every log file may hold rows of the
+    window (a replay of last month is served today), so all partitions are scanned with the
+    time filter applied in Arrow; errors, which carry only a serving time, are those served
+    while the window's predictions were.
     """
     from serving.logs import read_errors, read_predictions
 
-    if time_column == "served_at":
-        return (
-            read_predictions(log_dir, window.start, window.end),
-            read_errors(log_dir, window.start, window.end),
-        )
-    everything = read_predictions(log_dir, EARLIEST, LATEST)
-    asked = everything[time_column]
-    rows = everything[(asked >= window.start) & (asked < window.end)].reset_index(drop=True)
-    if rows.empty:
+    rows = read_predictions(
+        log_dir,
+        window.start,
+        window.end,
+        time_column=time_column,
+        columns=columns,
+        categorical=True,
+    )
+    if time_column == "served_at" or rows.empty:
         return rows, read_errors(log_dir, window.start, window.end)
     served = rows["served_at"]
     errors = read_errors(log_dir, served.min(), served.max() + pd.Timedelta(seconds=1))
     return rows, errors
 
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2999, 1, 1, tzinfo=UTC)
+def logged_service(
+    log_dir: Path, window: Window, time_column: str, default: str
+) -> tuple[str, bool]:
+    """The FeatureService the window's champion rows name (else ``default``), and whether
+    there are any.
+
+    Read first, on two dictionary-encoded columns, so the full read can ask for exactly the
+    columns that service's monitoring uses.
+    """
+    from serving.logs import read_predictions
+
+    rows = read_predictions(
+        log_dir,
+        window.start,
+        window.end,
+        time_column=time_column,
+        columns=["role", "feature_service"],
+        categorical=True,
+    )
+    served = champion_rows(rows)
+    if "feature_service" not in served.columns or served.empty:
+        return default, not served.empty
+    names = served["feature_service"].dropna().unique()
+    if len(names) > 1:
+        raise OntimeError(f"champion rows name several FeatureServices: {sorted(map(str, names))}")
+    return (str(names[0]) if len(names) else default), True
 
 
 def champion_rows(predictions: pd.DataFrame) -> pd.DataFrame:

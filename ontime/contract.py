@@ -26,6 +26,7 @@ MissingRule = Literal["reject", "indicator", "default"]
 # Per-feature statuses reported by apply_contract (and by serving, per response).
 PRESENT, MISSING, CAPPED, OUT_OF_RANGE = "present", "missing", "capped", "out_of_range"
 UNSEEN, DEFAULTED, STALE = "unseen_category", "defaulted", "stale"
+SMALL_BATCH = 32  # up to this many rows, per-value Python beats pandas' per-call overhead
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,41 @@ class ContractResult:
             raise ContractViolation(reasons.iloc[0])
 
 
+@dataclass
+class ContractArrays:
+    """The contract's output as plain numpy columns, for callers that need no DataFrame.
+
+    ``columns`` holds the model columns in model order: float64 values, and for a
+    categorical feature its int codes (-1 = missing) into ``categories[name]`` (the known
+    values, then ``other``). Serving scores single rows from this directly; building
+    DataFrames would cost more than applying the rules.
+    """
+
+    columns: dict[str, np.ndarray]
+    categories: dict[str, tuple[str, ...]]
+    statuses: dict[str, np.ndarray]  # feature -> status per row
+    rejected: np.ndarray  # reason per row, '' = kept
+
+    def frame(self, index: pd.Index | None = None) -> pd.DataFrame:
+        """The model frame (categoricals as pandas categoricals), as training uses it."""
+        data = {
+            name: pd.Categorical.from_codes(values, dtype=_categorical_dtype(self.categories[name]))
+            if name in self.categories
+            else values
+            for name, values in self.columns.items()
+        }
+        return pd.DataFrame(data, index=index)
+
+    def status_frame(self, index: pd.Index | None = None) -> pd.DataFrame:
+        """The statuses as one frame (feature columns)."""
+        names = list(self.statuses)
+        # One 2-D object block: a frame built from a dict of object columns costs 4x as much.
+        table = np.empty((len(self.rejected), len(names)), dtype=object)
+        for position, name in enumerate(names):
+            table[:, position] = self.statuses[name]
+        return pd.DataFrame(table, index=index, columns=names)
+
+
 def fit_categories(
     raw: pd.DataFrame, contract: FeatureContract, features: Sequence[str], min_count: int = 1
 ) -> dict[str, list[str]]:
@@ -122,34 +158,67 @@ def apply_contract(
 
     ``categories`` are the known values per categorical feature (learned in training and
     stored with the model); ``stale`` marks values the caller found older than allowed.
-    Works on numpy arrays and builds each frame once: serving calls this per request, so a
-    single row must cost well under a millisecond, and a million rows must stay vectorised.
+    The rules themselves live in :func:`apply_contract_arrays`; this wraps its output in
+    frames indexed like ``raw``.
     """
     absent = [name for name in features if name not in raw.columns]
     if absent:
         raise ContractViolation(f"feature column(s) absent from the input: {absent}")
-    size = len(raw)
-    columns: dict[str, object] = {}
+    stale_masks = None
+    if stale is not None:
+        stale_masks = {name: _as_bool(stale[name]) for name in features if name in stale.columns}
+    result = apply_contract_arrays(
+        {name: raw[name].to_numpy() for name in features},
+        contract,
+        features,
+        categories,
+        stale=stale_masks,
+    )
+    return ContractResult(
+        result.frame(raw.index),
+        result.status_frame(raw.index),
+        pd.Series(result.rejected, index=raw.index, dtype=object),
+    )
+
+
+def apply_contract_arrays(
+    raw: Mapping[str, np.ndarray | Sequence],
+    contract: FeatureContract,
+    features: Sequence[str],
+    categories: Mapping[str, Sequence[str]] | None = None,
+    stale: Mapping[str, np.ndarray] | None = None,
+) -> ContractArrays:
+    """The contract's rules on raw columns (feature -> values); the one implementation.
+
+    ``stale`` maps a feature to a boolean mask of values older than allowed. Column-wise
+    numpy throughout: serving calls this per request, so a single row must cost well under
+    a millisecond, and a million training rows must stay vectorised.
+    """
+    absent = [name for name in features if name not in raw]
+    if absent:
+        raise ContractViolation(f"feature column(s) absent from the input: {absent}")
+    columns: dict[str, np.ndarray] = {}
     statuses: dict[str, np.ndarray] = {}
+    labels: dict[str, tuple[str, ...]] = {}
+    size = len(raw[features[0]]) if len(features) else 0
     rejected = np.full(size, "", dtype=object)
 
     for name in features:
         rule = contract.rule(name)
-        values = raw[name].to_numpy()
+        values = np.asarray(raw[name])
         status = np.full(size, PRESENT, dtype=object)
         missing = np.asarray(pd.isna(values), dtype=bool)
         status[missing] = MISSING
-        if stale is not None and name in stale.columns:
-            is_stale = _as_bool(stale[name]) & ~missing
+        if stale is not None and name in stale:
+            is_stale = np.asarray(stale[name], dtype=bool) & ~missing
             status[is_stale] = STALE
             if rule.on_stale == "reject":
                 _reject(rejected, is_stale, f"{name} is stale (older than its allowed age)")
             missing = missing | is_stale
 
         if rule.kind == "categorical":
-            known = list((categories or {}).get(name, rule.categories))
-            index, dtype = _category_lookup(tuple(known))
-            codes = index.get_indexer(values.astype(str)) if size else np.empty(0, int)
+            known = tuple((categories or {}).get(name, rule.categories))
+            codes = _category_codes(values, known)
             unseen = (codes < 0) & ~missing
             status[unseen] = UNSEEN
             codes[unseen] = len(known)  # "other"
@@ -159,7 +228,8 @@ def apply_contract(
                 codes[missing] = fill
             else:
                 codes[missing] = -1
-            columns[name] = pd.Categorical.from_codes(codes, dtype=dtype)
+            columns[name] = codes
+            labels[name] = (*known, OTHER)
         else:
             column = _as_float(values)
             column[missing] = np.nan
@@ -200,26 +270,34 @@ def apply_contract(
         statuses[name] = status
 
     order = contract.model_columns(features)
-    frame = pd.DataFrame({name: columns[name] for name in order}, index=raw.index)
-    # One 2-D object block: a frame built from a dict of object columns costs 4x as much.
-    table = np.empty((size, len(features)), dtype=object)
-    for position, name in enumerate(features):
-        table[:, position] = statuses[name]
-    return ContractResult(
-        frame,
-        pd.DataFrame(table, index=raw.index, columns=list(features)),
-        pd.Series(rejected, index=raw.index, dtype=object),
-    )
+    return ContractArrays({name: columns[name] for name in order}, labels, statuses, rejected)
+
+
+def _category_codes(values: np.ndarray, known: tuple[str, ...]) -> np.ndarray:
+    """Code of each value's string form among ``known`` (-1 when not known).
+
+    A few rows go through a cached dict: ``Index.get_indexer`` costs ~50 us even for one row.
+    """
+    if len(values) <= SMALL_BATCH:
+        code_of = _category_codes_of(known)
+        return np.array([code_of.get(str(v), -1) for v in values], dtype=np.int64)
+    return _category_index(known).get_indexer(values.astype(str)).astype(np.int64)
 
 
 @lru_cache(maxsize=256)
-def _category_lookup(known: tuple[str, ...]) -> tuple[pd.Index, pd.CategoricalDtype]:
-    """Index of the known values and the model's categorical dtype (known + "other").
+def _categorical_dtype(labels: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(labels))
 
-    Cached: both are the same for every call with the same categories, and building them
-    costs more than coding a single row.
-    """
-    return pd.Index(known, dtype=object), pd.CategoricalDtype([*known, OTHER])
+
+@lru_cache(maxsize=256)
+def _category_codes_of(known: tuple[str, ...]) -> dict[str, int]:
+    return {value: code for code, value in enumerate(known)}
+
+
+@lru_cache(maxsize=256)
+def _category_index(known: tuple[str, ...]) -> pd.Index:
+    """Index of the known values (cached: the same for every call with these categories)."""
+    return pd.Index(known, dtype=object)
 
 
 def _as_bool(column: pd.Series) -> np.ndarray:

@@ -63,6 +63,15 @@ class FeastLogSink:
         return cached[1]
 
 
+def open_feast_sink(repo: Path, yaml_file: Path | None = None) -> FeastLogSink:
+    """A sink on its own FeatureStore (for the log writer process; picklable by reference)."""
+    from types import SimpleNamespace
+
+    from serving.service import open_serving_store
+
+    return FeastLogSink(SimpleNamespace(store=open_serving_store(repo, yaml_file)))
+
+
 def logging_schema(store, service) -> pa.Schema:
     """The table schema Feast derives from the FeatureService for its logs."""
     from feast.feature_logging import FeatureServiceLoggingSource

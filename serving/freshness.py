@@ -43,12 +43,16 @@ def feature_ages(
     }
 
 
+def stale_masks(
+    ages: Mapping[str, np.ndarray], limits: Mapping[str, float]
+) -> dict[str, np.ndarray]:
+    """``stale=`` of apply_contract_arrays: True where a value is older than allowed."""
+    # NaN ages compare False: an unknown age is not evidence of staleness.
+    return {name: np.asarray(ages[name]) > limit for name, limit in limits.items() if name in ages}
+
+
 def stale_frame(
     ages: Mapping[str, np.ndarray], limits: Mapping[str, float], index: pd.Index
 ) -> pd.DataFrame:
-    """The ``stale=`` argument of apply_contract: True where a value is older than allowed."""
-    # NaN ages compare False: an unknown age is not evidence of staleness.
-    return pd.DataFrame(
-        {name: np.asarray(ages[name]) > limit for name, limit in limits.items() if name in ages},
-        index=index,
-    )
+    """The same masks as a frame, the ``stale=`` argument of apply_contract."""
+    return pd.DataFrame(stale_masks(ages, limits), index=index)

@@ -106,11 +106,22 @@ class ServiceLookup:
         statuses: dict[str, list[int]] = {}  # logged ref -> Feast FieldStatus
         epoch: dict[str, list[int]] = {}  # logged ref -> event time, whole seconds
         proto = response.proto
+        derived = {self.logged_refs[f] for f in self.inputs_of if f in self.logged_refs}
         for name, result in zip(proto.metadata.feature_names.val, proto.results, strict=True):
             ref = self.ref_of.get(name)
             if ref is not None:
-                statuses[ref] = list(result.statuses)
-                epoch[ref] = [stamp.seconds for stamp in result.event_timestamps]
+                stamps = [stamp.seconds for stamp in result.event_timestamps]
+                states = list(result.statuses)
+                if ref not in derived:
+                    # Feast's Redis store returns a never-written key as present with event
+                    # time 0 where SQLite says NOT_FOUND; no stored value is from 1970, so
+                    # normalise and an unknown entity is a 404 on every online store.
+                    states = [
+                        FEAST_NOT_FOUND if sec == 0 else st
+                        for st, sec in zip(states, stamps, strict=True)
+                    ]
+                statuses[ref] = states
+                epoch[ref] = stamps
 
         values, event, found = {}, {}, {}
         for feature, ref in self.logged_refs.items():

@@ -2,7 +2,8 @@
 
 Built from its dependencies (store handle, release, contract, logger, metrics); it knows
 nothing about HTTP. A batch costs one online lookup per FeatureService, and the feature
-rules are applied by the same ``apply_contract`` training uses, with the bundle's categories.
+rules are applied by the same contract code training uses (``apply_contract_arrays``),
+with the bundle's categories.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import uuid
 from datetime import UTC, datetime
 
 import numpy as np
-import pandas as pd
-import xgboost as xgb
 
-from ontime.contract import FeatureContract, apply_contract
-from serving.freshness import allowed_ages, feature_ages, stale_frame
+from ontime.contract import FeatureContract, apply_contract_arrays
+from serving.freshness import allowed_ages, feature_ages, stale_masks
 from serving.lookup import ServiceLookup
 from serving.metrics import ServingMetrics
 from serving.models import ServedModel
@@ -164,36 +163,44 @@ class Scorer:
         bundle = model.bundle
         features = list(bundle.features)
         online = batch.online
-        index = pd.RangeIndex(len(rows))
-        raw = pd.DataFrame({f: _take(online.values[f], rows) for f in features}, index=index)
+        every_row = len(rows) == len(batch.prediction_epoch_s)  # rows are sorted and unique
+        # Plain numpy columns, no DataFrame: for one row, pandas plumbing costs more than
+        # the contract's rules and the model together.
+        raw = {f: _column(online.values[f] if every_row else _take(online.values[f], rows))
+               for f in features}  # fmt: skip
         ages = {f: batch.ages[f][rows] for f in features}
-        stale = stale_frame(ages, self._allowed(batch.feature_service, features), index)
-        result = apply_contract(raw, self.contract, features, bundle.categories, stale=stale)
-        accepted = result.rejected.to_numpy() == ""
+        stale = stale_masks(ages, self._allowed(batch.feature_service, features))
+        result = apply_contract_arrays(raw, self.contract, features, bundle.categories, stale)
+        accepted = result.rejected == ""
         kept = rows[accepted]
+        keep_positions = np.flatnonzero(accepted)
         probability = np.array([], dtype="float64")
-        if accepted.any():
-            model_rows = result.frame if accepted.all() else result.frame[accepted]
-            # One thread: OpenMP start-up costs more than scoring a request's rows, and the
-            # web server already runs requests side by side. (Thread-local XGBoost config.)
-            with xgb.config_context(nthread=1):
-                probability = bundle.predict_proba(model_rows)
+        if len(kept):
+            columns = result.columns
+            if len(kept) < len(rows):
+                columns = {name: values[accepted] for name, values in columns.items()}
+            # The booster runs on one thread (set when the release loaded it): OpenMP start-up
+            # costs more than scoring a request's rows, and requests already run side by side.
+            probability = bundle.predict_proba_columns(columns, result.categories)
         decision = bundle.decide(probability)
-        # One conversion of the status frame, not one Series per feature (hot path).
-        table = result.statuses[features].to_numpy()
-        statuses = {f: table[:, j].tolist() for j, f in enumerate(features)}
+        statuses = {f: result.statuses[f].tolist() for f in features}
         if role != SHADOW:
             for position, row in enumerate(rows):
                 if not accepted[position]:
                     outcomes[row] = RowOutcome(error=self._rejection(result, position, batch, row))
             for j, row in enumerate(kept):
+                position = keep_positions[j]
                 outcomes[row] = RowOutcome(
                     prediction=self._prediction(
                         model, role, batch, int(row), float(probability[j]), bool(decision[j]),
-                        {f: statuses[f][np.flatnonzero(accepted)[j]] for f in features},
+                        {f: statuses[f][position] for f in features},
                     )
                 )  # fmt: skip
-        keep_positions = np.flatnonzero(accepted)
+        kept_statuses = (
+            statuses
+            if len(kept) == len(rows)
+            else {f: [statuses[f][p] for p in keep_positions] for f in features}
+        )
         batch.scored.append(
             ScoredRows(
                 model_name=model.name,
@@ -203,7 +210,7 @@ class Scorer:
                 rows=kept,
                 probability=probability,
                 decision=decision,
-                statuses={f: [statuses[f][p] for p in keep_positions] for f in features},
+                statuses=kept_statuses,
             )
         )
 
@@ -216,9 +223,9 @@ class Scorer:
 
     def _rejection(self, result, position: int, batch: ServedBatch, row: int) -> ScoringError:
         """404 when a required feature is absent because its entity is unknown, else 422."""
-        reason = result.rejected.iloc[position]
+        reason = result.rejected[position]
         online = batch.online
-        for feature in result.statuses.columns:
+        for feature in result.statuses:
             rule = self.contract.rule(feature)
             if rule.missing == "reject" and not online.found[feature][row]:
                 named = ", ".join(
@@ -284,6 +291,14 @@ class Scorer:
 
 def _take(values: list, rows: np.ndarray) -> list:
     return [values[i] for i in rows]
+
+
+def _column(values: list) -> np.ndarray:
+    """A list of served values as a numpy column; mixed or absent values stay objects."""
+    column = np.asarray(values)
+    # numpy turns strings into a fixed-width "<U" array; keep the served objects, as pandas
+    # would (a number among strings must not become a string).
+    return np.array(values, dtype=object) if column.dtype.kind in "US" else column
 
 
 def _internal_outcome() -> RowOutcome:

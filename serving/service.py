@@ -10,10 +10,11 @@ import gc
 import logging
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ontime.repo import load_contract, load_repo_module
-from serving.feast_log import FeastLogSink
+from serving.feast_log import open_feast_sink
 from serving.logs import PredictionLogger
 from serving.metrics import ServingMetrics
 from serving.models import ModelSource, RegistryModelSource
@@ -118,11 +119,17 @@ def build_service(
 
     entity_types = ServiceLookup(opener(), request_service).key_types
     metrics = ServingMetrics()
+    # The log writer runs in its own process: table building off this process's GIL.
     logger = PredictionLogger(
         serving.log_dir,
         serving.log_flush_seconds,
         serving.log_sample_rate,
-        FeastLogSink(stores) if serving.feast_logging else None,
+        sink_factory=(
+            partial(open_feast_sink, Path(settings.feature_repo), serving.feature_store_yaml)
+            if serving.feast_logging
+            else None
+        ),
+        separate_process=True,
     )
     contract = load_contract(settings.feature_repo)
     scorer = Scorer(stores, release, contract, logger, metrics)

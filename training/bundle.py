@@ -8,6 +8,7 @@ traced to the artifact, the FeatureService and the snapshot that produced it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -101,7 +102,49 @@ class ModelBundle:
 
     def predict_proba(self, model_frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of the positive class for each model row."""
-        return np.clip(self.calibration(self.raw_scores(model_frame)), 0.0, 1.0)
+        return self._calibrated(self.raw_scores(model_frame))
+
+    def predict_proba_columns(
+        self, columns: Mapping[str, np.ndarray], categories: Mapping[str, Sequence[str]]
+    ) -> np.ndarray:
+        """``predict_proba`` from contract output columns, without a DataFrame (serving).
+
+        ``columns`` maps each model column to float values, or for a categorical column to
+        codes (-1 = missing) into ``categories[name]``. When those are exactly the booster's
+        trained categories the codes go to XGBoost as they are; otherwise the columns become
+        a model frame and take the ``predict_proba`` path.
+        """
+        trained = self._trained_labels
+        if (
+            trained is not None
+            and categories.keys() == trained.keys()
+            and all(tuple(categories[name]) == labels for name, labels in trained.items())
+        ):
+            matrix = np.empty((len(columns[self.model_columns[0]]), len(self.model_columns)))
+            for position, name in enumerate(self.model_columns):
+                values = columns[name]
+                matrix[:, position] = (
+                    np.where(values < 0, np.nan, values) if name in trained else values
+                )
+            return self._calibrated(self.booster.inplace_predict(matrix.astype("float32")))
+        frame = pd.DataFrame(
+            {
+                name: pd.Categorical.from_codes(columns[name], categories=list(categories[name]))
+                if name in categories
+                else columns[name]
+                for name in self.model_columns
+            }
+        )
+        return self.predict_proba(frame)
+
+    def _calibrated(self, scores: np.ndarray) -> np.ndarray:
+        return np.clip(self.calibration(scores), 0.0, 1.0)
+
+    @cached_property
+    def _trained_labels(self) -> dict[str, tuple[str, ...]] | None:
+        """Categorical model column -> trained categories as a tuple (cheap to compare)."""
+        trained = self._trained_categories
+        return None if trained is None else {n: tuple(i) for n, i in trained.items()}
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
         return probabilities >= self.threshold

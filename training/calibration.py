@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from training.bundle import Calibration
+if TYPE_CHECKING:  # the bundle imports xgboost; monitoring uses this module without it
+    from training.bundle import Calibration
 
 
 def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibration:
@@ -14,6 +17,8 @@ def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibration:
     ``np.interp`` over the knots reproduces sklearn's isotonic prediction, clipping outside.
     """
     from sklearn.isotonic import IsotonicRegression
+
+    from training.bundle import Calibration
 
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
     iso.fit(np.asarray(scores, dtype=float), np.asarray(labels, dtype=float))
@@ -80,6 +85,8 @@ def select_calibration(
     then the raw booster probabilities (already log-loss trained) are kept.
     """
     from sklearn.metrics import log_loss
+
+    from training.bundle import Calibration
 
     scores = np.asarray(scores, dtype=float)
     labels = np.asarray(labels, dtype=int)

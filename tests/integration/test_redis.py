@@ -201,12 +201,8 @@ def test_redis_online_values_equal_last_offline_rows(redis_world, redis_server, 
     assert expected["origin_backlog"].notna().all(), "backlog should be fresh at the end"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Feast 0.67's Redis store returns an absent key as present with event time 0 "
-    "(SQLite says NOT_FOUND), so serving/lookup.py answers 422 instead of 404; reported",
-)
 def test_unknown_entity_is_not_found_on_redis(redis_world, redis_server, monkeypatch):
+    """Feast 0.67 Redis returns absent keys as present at event time 0; serving normalises."""
     from serving.lookup import ServiceLookup
 
     monkeypatch.setenv(ENV, redis_server.connection_string)

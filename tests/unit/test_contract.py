@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ontime.contract import OTHER, FeatureRule, apply_contract, fit_categories
+from ontime.contract import (
+    OTHER,
+    FeatureRule,
+    apply_contract,
+    apply_contract_arrays,
+    fit_categories,
+)
 from ontime.errors import ContractViolation
 
 FEATURES = [
@@ -164,3 +170,40 @@ def test_model_frame_is_numeric_except_categoricals(contract):
     frame = apply(contract, row()).frame
     numeric = frame.drop(columns="carrier")
     assert all(np.issubdtype(dtype, np.floating) for dtype in numeric.dtypes)
+
+
+def served_rows():
+    """Rows as an online store serves them: Python values, None when absent."""
+    return [
+        row(),
+        row(origin_backlog=None, carrier="newco"),
+        row(hours_since_last_scan=900.0, expedited=None),
+        row(distance_km=-5.0),
+        row(carrier=None, carrier_late_rate_28d=1.7),
+        row(distance_km="12.5", origin_backlog=-3.0),
+    ]
+
+
+@pytest.mark.parametrize("repeat", [1, 20])  # 6 rows, and 120 (past the small-batch path)
+def test_array_path_equals_frame_path(contract, repeat):
+    rows = served_rows() * repeat
+    stale = {"carrier_late_rate_28d": np.array([False, True, False, False, False, True] * repeat)}
+    framed = apply_contract(
+        pd.DataFrame(rows), contract, FEATURES, KNOWN, stale=pd.DataFrame(stale)
+    )
+    columns = {f: np.array([r[f] for r in rows], dtype=object) for f in FEATURES}
+    arrays = apply_contract_arrays(columns, contract, FEATURES, KNOWN, stale=stale)
+    pd.testing.assert_frame_equal(arrays.frame(), framed.frame)
+    pd.testing.assert_frame_equal(arrays.status_frame(), framed.statuses)
+    assert arrays.rejected.tolist() == framed.rejected.tolist()
+    assert set(arrays.rejected) > {""}  # some rows were rejected, some kept
+    assert arrays.categories["carrier"] == ("northpost", "swiftship", OTHER)
+    assert arrays.statuses["carrier_late_rate_28d"][1] == "stale"
+
+
+def test_array_path_codes_categories_in_model_order(contract):
+    columns = {f: np.array([r[f] for r in served_rows()], dtype=object) for f in FEATURES}
+    arrays = apply_contract_arrays(columns, contract, FEATURES, KNOWN)
+    # swiftship is known code 1, newco is unseen -> "other" (2), a missing carrier is -1.
+    assert arrays.columns["carrier"].tolist() == [1, 2, 1, 1, -1, 1]
+    assert list(arrays.columns) == contract.model_columns(FEATURES)
