@@ -30,7 +30,7 @@ RETRAIN_DECISIONS = frozenset({"retrain"})
 class CycleResult:
     trigger: str
     version: str
-    outcome: str  # "promoted" | "challenger" | "skipped"
+    outcome: str  # "promoted", "force-promoted ..." (bootstrap only) or "challenger"
     champion_before: str | None
     champion_after: str | None
     gate: str  # readable gate report
@@ -66,8 +66,8 @@ def run_cycle(
     except PromotionRefused as refused:
         report = refused.report
         if before is None and bootstrap_reason:
-            move = promote(settings, result.version, force=True, reason=bootstrap_reason)
-            outcome = "promoted"
+            promote(settings, result.version, force=True, reason=bootstrap_reason)
+            outcome = f"force-promoted despite the gate ({bootstrap_reason})"
         else:
             outcome = "challenger"
     after = registry.alias_versions(settings).get(registry.CHAMPION)
