@@ -26,49 +26,33 @@ def materialized(applied_repo):
     return end
 
 
-def test_online_value_equals_last_offline_row(store, applied_repo, materialized):
-    end = materialized
-    spec = describe_service(store, "late_delivery_v1")
-    views = {v.name: v for v in store.list_feature_views()}
-    events = applied_repo.table("prediction_events")
-    sample = events.sample(200, random_state=8).reset_index(drop=True)
-    sample["request_time_epoch_s"] = end.timestamp()
-    online = online_rows(store, spec, sample)
-
+def expected_online(temp, store, sample: pd.DataFrame, end) -> pd.DataFrame:
+    """The last offline row per key inside each view's TTL, as the online store should hold."""
+    ttl = {v.name: v.ttl for v in store.list_feature_views()}
+    table = temp.table
     shipments = last_rows(
-        applied_repo.table("shipments"),
-        "order_id",
-        "created_at",
-        None,
-        end,
-        views["shipment_profile"].ttl,
+        table("shipments"), "order_id", "created_at", None, end, ttl["shipment_profile"]
     )
     backlog = last_rows(
-        applied_repo.table("warehouse_backlog"),
+        table("warehouse_backlog"),
         "origin_warehouse",
         "event_timestamp",
         "created_at",
         end,
-        views["warehouse_backlog"].ttl,
+        ttl["warehouse_backlog"],
     )
     rates = last_rows(
-        applied_repo.table("carrier_reliability"),
+        table("carrier_reliability"),
         "carrier_id",
         "event_timestamp",
         "created_at",
         end,
-        views["carrier_reliability"].ttl,
+        ttl["carrier_reliability"],
     )
     scans = last_rows(
-        applied_repo.table("scan_events"),
-        "order_id",
-        "scan_at",
-        "ingested_at",
-        end,
-        views["shipment_scans"].ttl,
+        table("scan_events"), "order_id", "scan_at", "ingested_at", end, ttl["shipment_scans"]
     )
-
-    expected = pd.DataFrame(
+    return pd.DataFrame(
         {
             "distance_km": sample["order_id"].map(shipments["distance_km"]),
             "carrier": sample["order_id"].map(shipments["carrier"]),
@@ -80,11 +64,26 @@ def test_online_value_equals_last_offline_row(store, applied_repo, materialized)
             ).clip(upper=168.0),
         }
     )
+
+
+def assert_online_equals(online: pd.DataFrame, expected: pd.DataFrame, label: str) -> None:
+    """Column by column, in the expected dtypes (Feast returns booleans as objects)."""
     actual = online[list(expected.columns)].copy()
     actual["expedited"] = actual["expedited"].astype("float64")
     for column in expected.columns:
         left = actual[column].astype(expected[column].dtype)
         pd.testing.assert_series_equal(
-            left, expected[column], check_names=False, obj=f"online {column}"
+            left, expected[column], check_names=False, obj=f"{label} {column}"
         )
+
+
+def test_online_value_equals_last_offline_row(store, applied_repo, materialized):
+    end = materialized
+    spec = describe_service(store, "late_delivery_v1")
+    events = applied_repo.table("prediction_events")
+    sample = events.sample(200, random_state=8).reset_index(drop=True)
+    sample["request_time_epoch_s"] = end.timestamp()
+    online = online_rows(store, spec, sample)
+    expected = expected_online(applied_repo, store, sample, end)
+    assert_online_equals(online, expected, "online")
     assert expected["origin_backlog"].notna().all(), "backlog should be fresh at the end"

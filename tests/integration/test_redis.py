@@ -24,7 +24,7 @@ import pytest
 from ontime.repo import describe_service, open_store
 from serving.online import online_rows
 from tests.integration.conftest import TempRepo
-from tests.integration.test_online_offline import last_rows
+from tests.integration.test_online_offline import assert_online_equals, expected_online
 
 pytestmark = pytest.mark.integration
 
@@ -123,46 +123,6 @@ def end_of(temp: TempRepo) -> pd.Timestamp:
     return temp.table("prediction_events")["prediction_time"].max()
 
 
-def expected_online(temp: TempRepo, store, sample: pd.DataFrame, end) -> pd.DataFrame:
-    """The last offline row per key inside each view's TTL, as the online store should hold."""
-    ttl = {v.name: v.ttl for v in store.list_feature_views()}
-    table = temp.table
-    shipments = last_rows(
-        table("shipments"), "order_id", "created_at", None, end, ttl["shipment_profile"]
-    )
-    backlog = last_rows(
-        table("warehouse_backlog"),
-        "origin_warehouse",
-        "event_timestamp",
-        "created_at",
-        end,
-        ttl["warehouse_backlog"],
-    )
-    rates = last_rows(
-        table("carrier_reliability"),
-        "carrier_id",
-        "event_timestamp",
-        "created_at",
-        end,
-        ttl["carrier_reliability"],
-    )
-    scans = last_rows(
-        table("scan_events"), "order_id", "scan_at", "ingested_at", end, ttl["shipment_scans"]
-    )
-    return pd.DataFrame(
-        {
-            "distance_km": sample["order_id"].map(shipments["distance_km"]),
-            "carrier": sample["order_id"].map(shipments["carrier"]),
-            "expedited": sample["order_id"].map(shipments["expedited"]).astype("float64"),
-            "origin_backlog": sample["origin_warehouse"].map(backlog["origin_backlog"]),
-            "carrier_late_rate_28d": sample["carrier_id"].map(rates["carrier_late_rate_28d"]),
-            "hours_since_last_scan": (
-                (end - sample["order_id"].map(scans["scan_at"])).dt.total_seconds() / 3600
-            ).clip(upper=168.0),
-        }
-    )
-
-
 def test_profile_without_its_environment_variable_is_a_clear_error(applied_repo, monkeypatch):
     from ontime.errors import ConfigError
 
@@ -190,13 +150,7 @@ def test_redis_online_values_equal_last_offline_rows(redis_world, redis_server, 
     online = online_rows(store, spec, sample)
     expected = expected_online(redis_world, store, sample, end)
 
-    actual = online[list(expected.columns)].copy()
-    actual["expedited"] = actual["expedited"].astype("float64")
-    for column in expected.columns:
-        left = actual[column].astype(expected[column].dtype)
-        pd.testing.assert_series_equal(
-            left, expected[column], check_names=False, obj=f"redis {column}"
-        )
+    assert_online_equals(online, expected, "redis")
     assert expected["distance_km"].notna().all(), "every sampled order should be online"
     assert expected["origin_backlog"].notna().all(), "backlog should be fresh at the end"
 
