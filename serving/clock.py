@@ -107,7 +107,7 @@ def replay_with_clock(
     A fresh clock starts one TTL before the first event; windows replayed one after another
     must come in time order, because the store only moves forward.
     """
-    from serving.replay import replay, request_rows
+    from serving.replay import connect, request_rows, send
 
     if events.empty:
         raise OntimeError("no prediction events in the replay window")
@@ -118,7 +118,9 @@ def replay_with_clock(
     elif buckets.min() < clock.now:
         raise OntimeError(f"cannot replay {buckets.min()}: the online store is at {clock.now}")
     counts: Counter = Counter()
-    for bucket, chunk in events.groupby(buckets, sort=True):
-        clock.advance(bucket)
-        counts.update(replay(base_url, request_rows(chunk, keys, time_column), progress=progress))
+    with connect(base_url) as client:  # one connection and one readiness check per replay
+        for bucket, chunk in events.groupby(buckets, sort=True):
+            clock.advance(bucket)
+            rows = request_rows(chunk, keys, time_column)
+            counts.update(send(client, rows, progress=progress))
     return counts

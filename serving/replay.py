@@ -6,6 +6,7 @@ question. Rows go in batches to ``/v1/predict/batch``; the result counts per-row
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -47,6 +48,46 @@ def batches(rows: list[dict], size: int) -> Iterator[list[dict]]:
         yield rows[first : first + size]
 
 
+@contextlib.contextmanager
+def connect(base_url: str, timeout_s: float = 60.0) -> Iterator:
+    """An HTTP client to a running service, after one readiness check (warns if not ready)."""
+    import httpx
+
+    with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s) as client:
+        try:
+            ready = client.get("/readyz")
+        except httpx.HTTPError as exc:
+            raise OntimeError(f"no scoring service at {base_url}: {exc}") from None
+        if ready.status_code != 200:
+            log.warning("service not ready: %s", ready.text)
+        yield client
+
+
+def send(
+    client,
+    rows: list[dict],
+    batch_size: int = 100,
+    progress: Callable[[int], None] | None = None,
+) -> Counter:
+    """Post ``rows`` in batches on an open client; count row statuses and batch failures."""
+    import httpx
+
+    counts: Counter = Counter()
+    for chunk in batches(rows, batch_size):
+        try:
+            response = client.post("/v1/predict/batch", json={"rows": chunk})
+        except httpx.HTTPError as exc:
+            counts[f"transport_error:{type(exc).__name__}"] += len(chunk)
+        else:
+            if response.status_code == 200:
+                counts.update(str(item["status"]) for item in response.json()["results"])
+            else:
+                counts[str(response.status_code)] += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return counts
+
+
 def replay(
     base_url: str,
     rows: list[dict],
@@ -55,27 +96,5 @@ def replay(
     progress: Callable[[int], None] | None = None,
 ) -> Counter:
     """Send ``rows`` in batches; count row statuses (``200``, ``404``...) and batch failures."""
-    import httpx
-
-    counts: Counter = Counter()
-    url = base_url.rstrip("/") + "/v1/predict/batch"
-    with httpx.Client(timeout=timeout_s) as client:
-        try:
-            ready = client.get(base_url.rstrip("/") + "/readyz")
-        except httpx.HTTPError as exc:
-            raise OntimeError(f"no scoring service at {base_url}: {exc}") from None
-        if ready.status_code != 200:
-            log.warning("service not ready: %s", ready.text)
-        for chunk in batches(rows, batch_size):
-            try:
-                response = client.post(url, json={"rows": chunk})
-            except httpx.HTTPError as exc:
-                counts[f"transport_error:{type(exc).__name__}"] += len(chunk)
-            else:
-                if response.status_code == 200:
-                    counts.update(str(item["status"]) for item in response.json()["results"])
-                else:
-                    counts[str(response.status_code)] += len(chunk)
-            if progress is not None:
-                progress(len(chunk))
-    return counts
+    with connect(base_url, timeout_s) as client:
+        return send(client, rows, batch_size, progress)
