@@ -33,7 +33,7 @@ def default_world(days: int = 120, shipments_per_day: int = 1800) -> Path:
     )
     for command in ("simulate", "apply"):
         subprocess.run(
-            [sys.executable, "-m", "ontime.cli", "--config", str(config), command],
+            [sys.executable, "-m", "ontime_cli", "--config", str(config), command],
             check=True,
             cwd=ROOT,
             capture_output=True,

@@ -71,7 +71,7 @@ def ensure_world() -> None:
     for command in ("simulate", "apply"):
         log(f"ontime {command} (default world, once)")
         subprocess.run(
-            [sys.executable, "-m", "ontime.cli", "--config", str(CONFIG), command],
+            [sys.executable, "-m", "ontime_cli", "--config", str(CONFIG), command],
             check=True,
             cwd=ROOT,
             capture_output=True,
@@ -83,9 +83,9 @@ def ensure_frames() -> None:
     if (WORK / "reference.parquet").exists() and (WORK / "logs").exists():
         return
     from ontime.contract import apply_contract, fit_categories
+    from ontime.features import entity_frame, historical_rows
     from ontime.repo import describe_service, load_contract, open_store
     from ontime.settings import load_settings
-    from training.features import entity_frame, historical_rows
 
     settings = load_settings(CONFIG)
     store = open_store(settings.feature_repo)
@@ -151,13 +151,13 @@ def _write_logs(rows: pd.DataFrame, spec) -> None:
     errors.assign(detail="unknown order").to_parquet(folder / "part-0.parquet")
 
 
-def baseline():
-    from monitoring.baseline import Baseline
+def reference():
+    from monitoring.reference import Reference
 
-    return Baseline(
+    return Reference(
         model_name="late_delivery_v1",
         model_version="1",
-        reference=pd.read_parquet(WORK / "reference.parquet"),
+        rows=pd.read_parquet(WORK / "reference.parquet"),
         validation_scores=np.load(WORK / "validation_scores.npy"),
         test_metrics={"precision": 0.4, "recall": 0.6, "cost_per_order": 3.0},
     )
@@ -174,11 +174,11 @@ def side_ontime(calls: int) -> dict:
     from ontime.settings import load_settings
 
     settings = load_settings(CONFIG)
-    base = baseline()  # the registry would load the snapshot the same way
+    base = reference()  # the registry would load the snapshot the same way
     walls = []
     for _ in range(calls):
         started = time.perf_counter()
-        summary = monitor(settings, *window(), baseline=base)
+        summary = monitor(settings, *window(), reference=base)
         walls.append(time.perf_counter() - started)
     return {
         "monitor_s": walls[0],
@@ -196,7 +196,7 @@ def side_peer() -> dict:
 
     from ontime.repo import describe_service, open_store
     from ontime.settings import load_settings
-    from serving.logs import read_predictions
+    from serving.log_reader import read_predictions
 
     settings = load_settings(CONFIG)
     features = list(
@@ -217,7 +217,7 @@ def side_sampling(seeds: int) -> dict:
     from monitoring.schema import monitored_features, normalized
     from ontime.repo import describe_service, load_contract, open_store
     from ontime.settings import load_settings
-    from serving.logs import read_predictions
+    from serving.log_reader import read_predictions
 
     settings = load_settings(CONFIG)
     spec = describe_service(open_store(settings.feature_repo), settings.feature_service)

@@ -39,10 +39,10 @@ def prepare(config: Path) -> tuple[Path, pd.DataFrame, pd.Timestamp]:
     import xgboost as xgb
 
     from ontime.contract import apply_contract, fit_categories
+    from ontime.features import entity_frame, historical_rows
     from ontime.repo import describe_service, load_contract, materialize, open_store
     from ontime.settings import load_settings
     from training.bundle import Calibration, ModelBundle
-    from training.features import entity_frame, historical_rows
 
     settings = load_settings(config)
     events = pd.read_parquet(settings.events.table)
@@ -96,7 +96,7 @@ def start_servers(config: Path, bundle: Path, feast_port: int, ontime_port: int)
         cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     ontime = subprocess.Popen(
-        [sys.executable, "-m", "ontime.cli", "--config", str(config), "serve",
+        [sys.executable, "-m", "ontime_cli", "--config", str(config), "serve",
          "--bundle", str(bundle), "--port", str(ontime_port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -47,7 +47,7 @@ def make_world(base: Path) -> Path:
     config.write_text(yaml.safe_dump({k: settings[k] for k in keep if k in settings}))
     for command in ("simulate", "apply"):
         subprocess.run(
-            [sys.executable, "-m", "ontime.cli", "--config", str(config), command],
+            [sys.executable, "-m", "ontime_cli", "--config", str(config), command],
             cwd=base,
             check=True,
             capture_output=True,

@@ -52,9 +52,9 @@ ASOF LEFT JOIN scans sc ON sc.order_id = ev.order_id AND sc.scan_at <= ev.t
 def run_ontime(config: Path) -> int:
     import pandas as pd
 
+    from ontime.features import entity_frame, historical_rows
     from ontime.repo import describe_service, load_contract, open_store
     from ontime.settings import load_settings
-    from training.features import entity_frame, historical_rows
 
     settings = load_settings(config)
     store = open_store(settings.feature_repo)

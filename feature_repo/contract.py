@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from transforms import SCAN_AGE_CAP_HOURS
+
 from ontime.contract import FeatureContract, FeatureRule
 
 CONTRACT = FeatureContract(
@@ -13,7 +15,7 @@ CONTRACT = FeatureContract(
             "hours_since_last_scan",
             kind="numeric",
             missing="indicator",
-            cap=168.0,
+            cap=SCAN_AGE_CAP_HOURS,
             allowed_range=(0.0, None),
         ),
         # Measured values only: an outage is not an empty dock, so never fill with 0.

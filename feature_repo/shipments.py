@@ -61,7 +61,8 @@ shipment_profile = FeatureView(
 shipment_scans = FeatureView(
     name="shipment_scans",
     entities=[shipment],
-    # Longer than the 168 h cap, so an old scan caps the feature instead of vanishing.
+    # Longer than the scan-age cap (transforms.SCAN_AGE_CAP_HOURS), so an old scan caps the
+    # feature instead of vanishing.
     ttl=timedelta(days=8),
     schema=[
         Field(
@@ -97,7 +98,7 @@ prediction_request = RequestSource(
     # instead of a pandas round trip; offline retrieval runs the same function on all rows.
     mode="python",
     description="hours_since_last_scan: hours from the last scan to the prediction time, "
-    "capped at 168 (stale movement).",
+    "capped at a week (stale movement).",
 )
 def scan_staleness(inputs: dict[str, list]) -> dict[str, list]:
     # Imports live in the body: Feast 0.67 first rebuilds a UDF by exec-ing its source text

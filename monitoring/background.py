@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
 
 from monitoring import evidently_reports
 
@@ -43,15 +44,16 @@ class EvidentlyWorker:
         # starts now, not when the first report's inputs are ready.
         self._pool.submit(int)
 
-    def run_drift(self, *args, **kwargs) -> Future:
+    def run_drift(self, *args: Any, **kwargs: Any) -> Future:
         """``evidently_reports.run_drift(*args, **kwargs)`` in the worker; a future DriftRun."""
         return self._pool.submit(evidently_reports.run_drift, *args, **kwargs)
 
     def close(self) -> None:
+        """Wait for the running job, drop queued ones and stop the worker."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> EvidentlyWorker:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -26,6 +26,8 @@ PRECEDENCE = (BLOCK, REPAIR_PARITY, ROLLBACK, RETRAIN, INSPECT, OK)
 
 @dataclass(frozen=True)
 class Decision:
+    """The window's one action, why, and the findings behind it."""
+
     action: str
     reason: str
     evidence: list[dict] = field(default_factory=list)
@@ -74,6 +76,7 @@ def decide(
 
 
 def _from_alarms(action: str, reason: str, alarms: Sequence[Alarm]) -> Decision:
+    """A decision whose reason names the features the alarms are about."""
     features = sorted({a.feature for a in alarms if a.feature})
     named = f"{reason}: {', '.join(features)}" if features else reason
     return Decision(action, named, [a.to_dict() for a in alarms], features)

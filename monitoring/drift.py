@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,10 @@ import pandas as pd
 from monitoring import evidently_reports
 from monitoring.findings import Signal
 from monitoring.schema import MonitoredFeature, normalized
-from monitoring.settings import DriftSettings
+from ontime.settings.monitoring import DriftSettings
+
+if TYPE_CHECKING:
+    from monitoring.background import EvidentlyWorker
 
 # Empty bins would make PSI infinite; this floor is the usual convention.
 PSI_FLOOR = 1e-4
@@ -27,6 +31,8 @@ PSI_FLOOR = 1e-4
 
 @dataclass
 class DriftResult:
+    """Drift metrics by name, the signal if most inputs moved, and the per-feature table."""
+
     metrics: dict[str, float] = field(default_factory=dict)
     signals: list[Signal] = field(default_factory=list)
     table: list[dict] = field(default_factory=list)  # one row per feature, for drift.json
@@ -75,6 +81,7 @@ def _shares(values: pd.Series) -> pd.Series:
 
 
 def _psi(expected: np.ndarray, actual: np.ndarray) -> float:
+    """PSI of two share vectors over the same bins."""
     expected = np.clip(expected, PSI_FLOOR, None)
     actual = np.clip(actual, PSI_FLOOR, None)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
@@ -94,7 +101,7 @@ def feature_drift(
     features: Sequence[MonitoredFeature],
     settings: DriftSettings,
     seed: int,
-    worker=None,
+    worker: EvidentlyWorker | None = None,
 ) -> DriftResult:
     """PSI, missing-rate change and Evidently drift per feature; a signal, never an alarm.
 
@@ -104,10 +111,10 @@ def feature_drift(
     result = DriftResult()
     names = [f.name for f in features]
     current = normalized(sample(served[names], settings.sample_rows, seed), features)
-    baseline = normalized(sample(reference[names], settings.sample_rows, seed + 1), features)
+    past = normalized(sample(reference[names], settings.sample_rows, seed + 1), features)
     job = (
         current,
-        baseline,
+        past,
         [f.name for f in features if f.is_numeric],
         [f.name for f in features if not f.is_numeric],
         settings.numeric_method,
@@ -117,7 +124,7 @@ def feature_drift(
     if worker is not None:
         result.pending = worker.run_drift(*job)
     result.metrics["drift.sample_rows_current"] = float(len(current))
-    result.metrics["drift.sample_rows_reference"] = float(len(baseline))
+    result.metrics["drift.sample_rows_reference"] = float(len(past))
     for feature in features:
         ref_values, cur_values = reference[feature.name], served[feature.name]
         if feature.kind == "categorical":
@@ -150,10 +157,15 @@ def finish_drift(result: DriftResult, settings: DriftSettings) -> DriftResult:
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
+    """A column as float64 with NaN for anything missing or not a number."""
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _record_evidently(run: evidently_reports.DriftRun, settings, result: DriftResult) -> None:
+def _record_evidently(
+    run: evidently_reports.DriftRun, settings: DriftSettings, result: DriftResult
+) -> None:
+    """Add Evidently's per-column verdicts to the drift table and metrics; a signal when
+    most inputs drifted at once."""
     result.run = run
     rows = {row["feature"]: row for row in result.table}
     for name, column in run.columns.items():

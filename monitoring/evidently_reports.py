@@ -12,8 +12,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from evidently.core.report import Snapshot
 
 VALUE_DRIFT = "ValueDrift"
 DRIFTED_COLUMNS = "DriftedColumnsCount"
@@ -80,7 +84,7 @@ def run_drift(
     return _read(snapshot)
 
 
-def _read(snapshot) -> DriftRun:
+def _read(snapshot: Snapshot) -> DriftRun:
     """Pull scores, thresholds and verdicts out of the snapshot by metric type and column."""
     content = snapshot.dict()
     verdicts: dict[str, bool] = {}
@@ -113,7 +117,8 @@ def _read(snapshot) -> DriftRun:
     )
 
 
-def _status(status) -> str:
+def _status(status: object) -> str:
+    """A test status as text, whether Evidently gives an enum or a string."""
     return getattr(status, "value", str(status))
 
 

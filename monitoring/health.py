@@ -17,15 +17,21 @@ import pandas as pd
 
 from monitoring.findings import Alarm
 from monitoring.schema import MonitoredFeature
-from monitoring.settings import HealthSettings
 from ontime.contract import STALE, UNSEEN
+from ontime.settings.monitoring import HealthSettings
+from serving.log_reader import ERROR_KIND, LATENCY_MS
 
 # Age quantiles per segment are taken on at most this many rows (sampling error ~0.5%).
 AGE_SAMPLE = 50_000
 
+# Entity key -> (row codes, sorted values): the keys with few enough values to be segments.
+Segments = dict[str, tuple[np.ndarray, pd.Index]]
+
 
 @dataclass
 class HealthResult:
+    """Input-health metrics by name and the alarms they raised."""
+
     metrics: dict[str, float] = field(default_factory=dict)
     alarms: list[Alarm] = field(default_factory=list)
 
@@ -64,11 +70,19 @@ def _check(
     enough: bool,
     message: str,
 ) -> None:
+    """Raise a health alarm when there were ``enough`` rows to judge and ``value`` > ``limit``."""
     if enough and value > limit:
         result.alarms.append(Alarm("health", check, feature, value, limit, message))
 
 
-def _null_rate(served, reference, feature, settings, result) -> None:
+def _null_rate(
+    served: pd.DataFrame,
+    reference: pd.DataFrame,
+    feature: MonitoredFeature,
+    settings: HealthSettings,
+    result: HealthResult,
+) -> None:
+    """Nulls beyond the reference's own null rate."""
     rate = float(served[feature.name].isna().mean()) if len(served) else 0.0
     expected = float(reference[feature.name].isna().mean())
     excess = rate - expected
@@ -86,7 +100,10 @@ def _null_rate(served, reference, feature, settings, result) -> None:
     )
 
 
-def _unseen_rate(served, feature, settings, result) -> None:
+def _unseen_rate(
+    served: pd.DataFrame, feature: MonitoredFeature, settings: HealthSettings, result: HealthResult
+) -> None:
+    """Categories serving marked unseen in training, with the most common ones named."""
     if feature.status not in served.columns:
         return
     rate = float((served[feature.status] == UNSEEN).mean()) if len(served) else 0.0
@@ -105,7 +122,14 @@ def _unseen_rate(served, feature, settings, result) -> None:
     )
 
 
-def _freshness(served, reference, feature, segments, settings, result) -> None:
+def _freshness(
+    served: pd.DataFrame,
+    reference: pd.DataFrame,
+    feature: MonitoredFeature,
+    segments: Segments,
+    settings: HealthSettings,
+    result: HealthResult,
+) -> None:
     """Late values: marked stale by serving or older than the budget; lagging segments."""
     enough = len(served) >= settings.min_rows
     has_status = feature.status in served.columns
@@ -137,7 +161,7 @@ def _freshness(served, reference, feature, segments, settings, result) -> None:
     )
 
 
-def segment_keys(served: pd.DataFrame, keys: Sequence[str], max_segments: int) -> dict:
+def segment_keys(served: pd.DataFrame, keys: Sequence[str], max_segments: int) -> Segments:
     """Entity keys with few enough values to be segments: key -> (codes, values)."""
     segments = {}
     for key in keys:
@@ -157,7 +181,13 @@ def _factorize(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return pd.factorize(column, sort=True)
 
 
-def _segment_lag(ages, segments, feature, settings, result) -> None:
+def _segment_lag(
+    ages: np.ndarray,
+    segments: Segments,
+    feature: MonitoredFeature,
+    settings: HealthSettings,
+    result: HealthResult,
+) -> None:
     """Alarm when one segment's values are much older than the rest of the same window.
 
     The "old" line is the age quantile of the *other* segments, so a lagging segment is
@@ -193,19 +223,23 @@ def _segment_lag(ages, segments, feature, settings, result) -> None:
 
 
 def _subsample(indices: np.ndarray, size: int) -> np.ndarray:
+    """At most ``size`` of ``indices``, sorted, drawn with a fixed seed."""
     if indices.size <= size:
         return indices
     return np.sort(np.random.default_rng(0).choice(indices, size, replace=False))
 
 
-def _errors_and_latency(served, errors, settings, result) -> None:
+def _errors_and_latency(
+    served: pd.DataFrame, errors: pd.DataFrame, settings: HealthSettings, result: HealthResult
+) -> None:
+    """Share of failed requests (by kind) and p95 latency over answers and errors."""
     failed = len(errors)
     total = len(served) + failed
     rate = failed / total if total else 0.0
     result.metrics["health.errors"] = float(failed)
     result.metrics["health.error_rate"] = rate
-    if failed and "kind" in errors.columns:
-        for kind, count in errors["kind"].value_counts().items():
+    if failed and ERROR_KIND in errors.columns:
+        for kind, count in errors[ERROR_KIND].value_counts().items():
             result.metrics[f"health.errors_by_kind.{kind}"] = float(count)
     _check(
         result,
@@ -217,9 +251,9 @@ def _errors_and_latency(served, errors, settings, result) -> None:
         f"{rate:.1%} of requests failed ({failed} of {total})",
     )
     latencies = [
-        frame["latency_ms"].to_numpy(dtype="float64")
+        frame[LATENCY_MS].to_numpy(dtype="float64")
         for frame in (served, errors)
-        if "latency_ms" in frame.columns and len(frame)
+        if LATENCY_MS in frame.columns and len(frame)
     ]
     if latencies:
         p95 = float(np.nanquantile(np.concatenate(latencies), 0.95))

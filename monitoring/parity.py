@@ -1,7 +1,7 @@
 """Row-level parity: did serving send the model what training would have computed?
 
 For a sample of served champion rows, features are recomputed offline at the same
-prediction time through the same FeatureService (``training.features.historical_rows``) and
+prediction time through the same FeatureService (``ontime.features.historical_rows``) and
 compared value by value. Each mismatch is classified:
 
 - ``stale``: serving marked the value stale, had no value yet, or served an older value.
@@ -10,67 +10,63 @@ compared value by value. Each mismatch is classified:
   write delay). If that reproduces the served value, the online store simply lagged.
 - ``value_skew``: anything else; the same point in time gives another value, so the online
   path computes the feature differently. This is what ``repair_parity`` names.
+
+The per-feature rates, alarms and examples are ``monitoring.parity_scores``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from monitoring import evidently_reports
 from monitoring.drift import sample
-from monitoring.findings import Alarm
+from monitoring.parity_scores import ParityResult, same_values, score_feature
 from monitoring.schema import MonitoredFeature, normalized
-from monitoring.settings import ParitySettings
+from monitoring.timing import timed
 from ontime.contract import STALE, FeatureContract
 from ontime.repo import ServiceSpec
+from ontime.settings.monitoring import MonitoringSettings, ParitySettings
+from ontime.timeutil import utc_series
+from serving.log_reader import PREDICTION_TIME
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+
+    from monitoring.background import EvidentlyWorker
 
 log = logging.getLogger(__name__)
 
-PREDICTION_TIME = "prediction_time"
-EXAMPLES = 5
-
-
-@dataclass
-class ParityResult:
-    metrics: dict[str, float] = field(default_factory=dict)
-    alarms: list[Alarm] = field(default_factory=list)
-    examples: dict[str, list[dict]] = field(default_factory=dict)
-    served: pd.DataFrame | None = None  # normalized served sample
-    offline: pd.DataFrame | None = None  # normalized offline recompute, same rows
-
-
-def same_values(a: pd.Series, b: pd.Series, numeric: bool, settings: ParitySettings) -> np.ndarray:
-    """Element-wise equality with NaN == NaN and a tolerance for numbers."""
-    both_missing = (a.isna() & b.isna()).to_numpy()
-    if numeric:
-        x, y = a.to_numpy(dtype="float64"), b.to_numpy(dtype="float64")
-        with np.errstate(invalid="ignore"):
-            close = np.abs(x - y) <= settings.abs_tolerance + settings.rel_tolerance * np.abs(y)
-        return both_missing | np.nan_to_num(close, nan=False).astype(bool)
-    return both_missing | (a.astype(object) == b.astype(object)).fillna(False).to_numpy(bool)
+# A parity report is either computed or still running in the Evidently worker.
+PendingRun = evidently_reports.DriftRun | Future | None
 
 
 def recompute(
-    store, spec: ServiceSpec, contract: FeatureContract, rows: pd.DataFrame, at: pd.Series
-):
+    store: FeatureStore,
+    spec: ServiceSpec,
+    contract: FeatureContract,
+    rows: pd.DataFrame,
+    at: pd.Series,
+) -> pd.DataFrame:
     """Offline point-in-time features for ``rows`` as of ``at``; request time stays as served."""
-    from training.features import entity_frame, historical_rows
+    from ontime.features import entity_frame, historical_rows
 
     asked = rows.assign(**{PREDICTION_TIME: at.to_numpy()})
     entities = entity_frame(asked, spec, PREDICTION_TIME, contract.request_time_field)
     field_ = contract.request_time_field
     if field_ in entities.columns:
-        served_at = pd.to_datetime(rows[PREDICTION_TIME], utc=True).astype("datetime64[us, UTC]")
-        entities[field_] = served_at.astype("int64").to_numpy() / 1e6
+        served_time = utc_series(rows[PREDICTION_TIME])
+        entities[field_] = served_time.astype("int64").to_numpy() / 1e6
     return historical_rows(store, spec, entities)
 
 
 def row_parity(
-    store,
+    store: FeatureStore,
     spec: ServiceSpec,
     contract: FeatureContract,
     served: pd.DataFrame,
@@ -84,8 +80,7 @@ def row_parity(
         result.metrics["parity.rows"] = 0.0
         return result
     rows = _plain_columns(sample(served, settings.sample_rows, seed).reset_index(drop=True))
-    times = pd.to_datetime(rows[PREDICTION_TIME], utc=True)
-    offline_raw = recompute(store, spec, contract, rows, times)
+    offline_raw = recompute(store, spec, contract, rows, utc_series(rows[PREDICTION_TIME]))
     served_n, offline_n = normalized(rows, features), normalized(offline_raw, features)
     result.served, result.offline = served_n, offline_n
     result.metrics["parity.rows"] = float(len(rows))
@@ -99,7 +94,7 @@ def row_parity(
     }
     _older_values(store, spec, contract, rows, served_n, features, mismatch, stale, settings)
     for feature in features:
-        _score(
+        score_feature(
             result,
             rows,
             served_n,
@@ -119,7 +114,13 @@ def _plain_columns(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.astype(plain) if plain else rows
 
 
-def _obviously_stale(rows, served_n, offline_n, feature, mismatch) -> np.ndarray:
+def _obviously_stale(
+    rows: pd.DataFrame,
+    served_n: pd.DataFrame,
+    offline_n: pd.DataFrame,
+    feature: MonitoredFeature,
+    mismatch: np.ndarray,
+) -> np.ndarray:
     """Serving said stale, or the online store had no value where offline has one."""
     flagged = np.zeros(len(rows), dtype=bool)
     if feature.status in rows.columns:
@@ -128,8 +129,21 @@ def _obviously_stale(rows, served_n, offline_n, feature, mismatch) -> np.ndarray
     return mismatch & flagged
 
 
-def _older_values(store, spec, contract, rows, served_n, features, mismatch, stale, settings):
-    """Mark mismatches whose served value is what offline held at the value's own event time."""
+def _older_values(
+    store: FeatureStore,
+    spec: ServiceSpec,
+    contract: FeatureContract,
+    rows: pd.DataFrame,
+    served_n: pd.DataFrame,
+    features: Sequence[MonitoredFeature],
+    mismatch: dict[str, np.ndarray],
+    stale: dict[str, np.ndarray],
+    settings: ParitySettings,
+) -> None:
+    """Mark mismatches whose served value is what offline held at the value's own event time.
+
+    Such a value is stale (the online store lagged), not computed differently.
+    """
     pairs = [
         (index, f)
         for f in features
@@ -141,8 +155,7 @@ def _older_values(store, spec, contract, rows, served_n, features, mismatch, sta
         return
     picks = rows.iloc[[index for index, _ in pairs]].reset_index(drop=True)
     back_s = [max(rows[f.age].iat[i] - settings.visibility_slack_s, 0.0) for i, f in pairs]
-    served_time = pd.to_datetime(picks[PREDICTION_TIME], utc=True).reset_index(drop=True)
-    earlier = served_time - pd.to_timedelta(back_s, unit="s")
+    earlier = utc_series(picks[PREDICTION_TIME]) - pd.to_timedelta(back_s, unit="s")
     offline = normalized(recompute(store, spec, contract, picks, earlier), features)
     for k, (index, feature) in enumerate(pairs):
         then = offline[feature.name].iloc[[k]].reset_index(drop=True)
@@ -151,49 +164,46 @@ def _older_values(store, spec, contract, rows, served_n, features, mismatch, sta
             stale[feature.name][index] = True
 
 
-def _score(
-    result, rows, served_n, offline_n, feature, mismatch, stale, settings, entity_keys=()
-) -> None:
-    name, n = feature.name, len(rows)
-    skew = mismatch & ~stale
-    rates = {"mismatch_rate": mismatch.mean(), "stale_rate": stale.mean(), "skew_rate": skew.mean()}
-    for key, value in rates.items():
-        result.metrics[f"parity.{key}.{name}"] = float(value)
-    if mismatch.any():
-        # Entity keys find the row in Feast; the request id only when it was read.
-        keys = [c for c in (PREDICTION_TIME, "request_id", *entity_keys) if c in rows.columns]
-        shown = np.flatnonzero(mismatch)[:EXAMPLES]
-        result.examples[name] = [
-            {
-                **{k: str(rows[k].iat[i]) for k in keys},
-                "served": _plain(served_n[name].iat[i]),
-                "offline": _plain(offline_n[name].iat[i]),
-                "class": "stale" if stale[i] else "value_skew",
-            }
-            for i in shown
-        ]
-    checks = (
-        ("value_skew", skew, settings.skew_rate),
-        ("stale_online", stale, settings.stale_rate),
-    )
-    for check, flags, limit in checks:
-        count = int(flags.sum())
-        if count >= settings.min_mismatches and count / n > limit:
-            what = "differs from" if check == "value_skew" else "is older than"
-            result.alarms.append(
-                Alarm(
-                    "parity",
-                    check,
-                    name,
-                    count / n,
-                    limit,
-                    f"served {name} {what} the offline point-in-time value in "
-                    f"{count} of {n} sampled rows ({count / n:.1%})",
-                )
-            )
+def parity_step(
+    store: FeatureStore,
+    spec: ServiceSpec,
+    contract: FeatureContract,
+    served: pd.DataFrame,
+    features: Sequence[MonitoredFeature],
+    checks: MonitoringSettings,
+    timings: dict[str, float],
+    worker: EvidentlyWorker | None = None,
+) -> tuple[ParityResult, PendingRun]:
+    """Row parity on a sample and its Evidently report (served = current, offline = ref).
+
+    With ``worker`` the report is a future run (see ``collect``).
+    """
+    with timed(timings, "parity"):
+        parity = row_parity(store, spec, contract, served, features, checks.parity, checks.seed)
+        return parity, parity_report(parity, features, checks, worker)
 
 
-def _plain(value):
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+def parity_report(
+    parity: ParityResult,
+    features: Sequence[MonitoredFeature],
+    checks: MonitoringSettings,
+    worker: EvidentlyWorker | None = None,
+) -> PendingRun:
+    """Evidently's drift report of the served sample against its offline recompute."""
+    if parity.served is None or parity.served.empty:
         return None
-    return value.item() if isinstance(value, np.generic) else value
+    job = (
+        parity.served,  # current: what serving sent
+        parity.offline,  # reference: what training would have computed
+        [f.name for f in features if f.is_numeric],
+        [f.name for f in features if not f.is_numeric],
+        checks.drift.numeric_method,
+        checks.drift.categorical_method,
+        checks.drift.inspect_share,
+    )
+    return evidently_reports.run_drift(*job) if worker is None else worker.run_drift(*job)
+
+
+def collect(run: PendingRun) -> evidently_reports.DriftRun | None:
+    """A drift run, waiting for it when it is still a future in the worker."""
+    return run.result() if isinstance(run, Future) else run

@@ -19,13 +19,15 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from monitoring.findings import Signal
-from monitoring.settings import PredictionDriftSettings
+from ontime.settings.monitoring import PredictionDriftSettings
 
 BINS = 4096
 
 
 @dataclass
 class PredictionDriftResult:
+    """Score-drift metrics by name and the signal, when the scores moved."""
+
     metrics: dict[str, float] = field(default_factory=dict)
     signals: list[Signal] = field(default_factory=list)
 

@@ -65,6 +65,7 @@ def calibration_plot(calibration: list[dict]) -> str | None:
 
 
 def _table(rows: list[dict], columns: list[str]) -> str:
+    """An HTML table of ``columns`` of each row (missing cells shown as a dash)."""
     if not rows:
         return "<p>none</p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
@@ -75,7 +76,8 @@ def _table(rows: list[dict], columns: list[str]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _fmt(value) -> str:
+def _fmt(value: object) -> str:
+    """A table cell: a dash for missing, four significant digits for floats."""
     if value is None:
         return "—"
     if isinstance(value, float):
@@ -84,6 +86,7 @@ def _fmt(value) -> str:
 
 
 def _overview(summary: Summary, scores: np.ndarray, validation_scores: np.ndarray) -> str:
+    """The one self-contained overview page: decision, alarms, signals, charts, tables."""
     decision = summary.decision
     links = " · ".join(
         f'<a href="{html.escape(f)}">{html.escape(n)}</a>' for n, f in summary.reports.items()

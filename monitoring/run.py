@@ -16,49 +16,55 @@ from __future__ import annotations
 import logging
 from contextlib import nullcontext
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from monitoring.background import EvidentlyWorker
-from monitoring.baseline import Baseline
-from monitoring.champion import load_baseline
+from monitoring.champion import load_reference
 from monitoring.decision import decide
 from monitoring.drift import feature_drift, finish_drift
 from monitoring.health import input_health
-from monitoring.parity import PREDICTION_TIME
+from monitoring.labels import label_section, labels_step
+from monitoring.parity import collect, parity_step
 from monitoring.prediction_drift import prediction_drift
+from monitoring.reference import Reference
 from monitoring.report import write_reports
 from monitoring.schema import monitored_features
-from monitoring.steps import (
-    SCORE,
-    collect,
-    label_section,
-    labels_step,
+from monitoring.summary import Summary
+from monitoring.timing import timed
+from monitoring.window import (
+    Window,
+    champion_rows,
     log_columns,
-    open_repo,
-    parity_step,
+    logged_service,
+    read_logs,
     require_columns,
     rows_of_model,
-    timed,
 )
-from monitoring.summary import Summary
-from monitoring.window import Window, champion_rows, logged_service, read_logs
+from serving.log_reader import PREDICTION_TIME, PROBABILITY, THRESHOLD
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+
+    from ontime.contract import FeatureContract
+    from ontime.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def monitor(
-    settings,
+    settings: Settings,
     start: datetime,
     end: datetime,
     *,
-    baseline: Baseline | None = None,
+    reference: Reference | None = None,
     labels_as_of: datetime | None = None,
-    store=None,
+    store: FeatureStore | None = None,
 ) -> Summary:
     """Check the served traffic of ``[start, end)`` and write ``reports/<window>/``.
 
-    ``baseline`` defaults to the champion's entry in the model registry; ``store`` to the
+    ``reference`` defaults to the champion's entry in the model registry; ``store`` to the
     settings' feature repo. Labels count if they arrived by ``labels_as_of`` (default: end).
     """
     from ontime.repo import describe_service
@@ -73,21 +79,22 @@ def monitor(
     # checks run (monitoring/background.py); its results are in before anything is written.
     with EvidentlyWorker() if traffic else nullcontext() as worker:
         with timed(timings, "open_repo"):
-            store, contract = open_repo(settings, store)
+            store, contract = _open_repo(settings, store)
         checks = settings.monitoring
         with timed(timings, "read_logs"):
             spec = describe_service(store, service)
             features = monitored_features(spec, contract, checks.health.freshness_budget_s)
-            predictions, errors = read_logs(
-                log_dir, window, clock, log_columns(spec, features, settings)
+            columns = log_columns(
+                spec, features, settings.labels.join_key, settings.training.segments
             )
+            predictions, errors = read_logs(log_dir, window, clock, columns)
             served = champion_rows(predictions)
-        baseline = baseline or load_baseline(settings, window.end)
+        reference = reference or load_reference(settings, window.end)
         if served.empty:  # an empty log frame carries only the fixed columns
             absent = [f.name for f in features if f.name not in served.columns]
             served = served.reindex(columns=[*served.columns, *absent])
         require_columns(served, [f.name for f in features], "served-prediction log")
-        require_columns(baseline.reference, [f.name for f in features], "reference snapshot")
+        require_columns(reference.rows, [f.name for f in features], "reference snapshot")
 
         notes: list[str] = []
         alarms, signals, metrics = [], [], {}
@@ -96,31 +103,32 @@ def monitor(
         # Evidently jobs are submitted as soon as their inputs exist (drift, then parity's
         # offline recompute) so the worker runs them while health and labels are computed.
         if not served.empty:
-            require_columns(served, [SCORE, "threshold", PREDICTION_TIME], "served-prediction log")
+            scoring = [PROBABILITY, THRESHOLD, PREDICTION_TIME]
+            require_columns(served, scoring, "served-prediction log")
             with timed(timings, "drift"):
                 drift = feature_drift(
-                    served, baseline.reference, features, checks.drift, checks.seed, worker
+                    served, reference.rows, features, checks.drift, checks.seed, worker
                 )
             parity, parity_run = parity_step(
                 store, spec, contract, served, features, checks, timings, worker
             )
         with timed(timings, "health"):
             health = input_health(
-                served, errors, baseline.reference, features, checks.health, spec.entity_keys
+                served, errors, reference.rows, features, checks.health, spec.entity_keys
             )
         alarms += health.alarms
         metrics |= health.metrics
         if served.empty:
             notes.append(f"no traffic: no champion predictions served in {window.name}")
         else:
-            scored = rows_of_model(served, baseline, notes)
-            scores = scored[SCORE].to_numpy(dtype="float64")
+            scored = rows_of_model(served, reference, notes)
+            scores = scored[PROBABILITY].to_numpy(dtype="float64")
             with timed(timings, "prediction_drift"):
                 moved = prediction_drift(
-                    scores, baseline.validation_scores, checks.prediction_drift, checks.seed
+                    scores, reference.validation_scores, checks.prediction_drift, checks.seed
                 )
             with timed(timings, "labels"):
-                labels = labels_step(settings, scored, baseline, window, notes)
+                labels = labels_step(settings, scored, reference, window, notes)
             with timed(timings, "evidently_wait"):  # what the worker did not hide
                 drift = finish_drift(drift, checks.drift)
                 parity_run = collect(parity_run)
@@ -144,8 +152,8 @@ def monitor(
             "labels_as_of": window.labels_as_of.isoformat(),
         },
         model={
-            "name": baseline.model_name,
-            "version": baseline.model_version,
+            "name": reference.model_name,
+            "version": reference.model_version,
             "feature_service": spec.name,
         },
         decision=decision,
@@ -163,9 +171,21 @@ def monitor(
             summary,
             checks.reports_dir / window.name,
             scores=scores,
-            validation_scores=baseline.validation_scores,
+            validation_scores=reference.validation_scores,
             drift_run=drift.run if drift else None,
             parity_run=parity_run,
         )
     log.info("monitor %s: %s (%s)", window.name, decision.action, decision.reason)
     return summary
+
+
+def _open_repo(
+    settings: Settings, store: FeatureStore | None
+) -> tuple[FeatureStore, FeatureContract]:
+    """The Feast store (unless given) and the feature contract.
+
+    Opened inside the run, not at import: Feast's import alone takes seconds.
+    """
+    from ontime.repo import load_contract, open_store
+
+    return store or open_store(settings.feature_repo), load_contract(settings.feature_repo)

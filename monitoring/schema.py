@@ -16,9 +16,8 @@ import pandas as pd
 from ontime.contract import FeatureContract
 from ontime.errors import ContractViolation
 from ontime.repo import ServiceSpec
+from serving.log_reader import age_column, status_column
 
-STATUS_SUFFIX = "__status"
-AGE_SUFFIX = "__age_s"
 NUMERIC_DTYPES = ("Float32", "Float64", "Int32", "Int64", "UnixTimestamp")
 
 
@@ -36,11 +35,13 @@ class MonitoredFeature:
 
     @property
     def status(self) -> str:
-        return self.name + STATUS_SUFFIX
+        """The log column with this feature's contract/freshness status per row."""
+        return status_column(self.name)
 
     @property
     def age(self) -> str:
-        return self.name + AGE_SUFFIX
+        """The log column with the served value's age in seconds."""
+        return age_column(self.name)
 
 
 def monitored_features(
@@ -68,6 +69,7 @@ def monitored_features(
 
 
 def _kind_of_dtype(dtype: str) -> str:
+    """A kind for a feature the contract has no rule for, from its Feast type."""
     if dtype == "Bool":
         return "boolean"
     return "numeric" if dtype in NUMERIC_DTYPES else "categorical"

@@ -49,7 +49,7 @@ class Summary:
         )
 
 
-def _finite(value):
+def _finite(value: object) -> object:
     """JSON has no NaN: undefined numbers become null."""
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}

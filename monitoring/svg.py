@@ -17,6 +17,7 @@ COLOURS = ("#1f77b4", "#ff7f0e")
 
 
 def _frame(title_x: str, title_y: str, body: list[str], legend: Sequence[str]) -> str:
+    """Axes from 0 to 1 on x, titles and a legend around the chart's ``body``."""
     x0, y0, x1, y1 = MARGIN, HEIGHT - MARGIN, WIDTH - 10, 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
@@ -44,10 +45,12 @@ def _frame(title_x: str, title_y: str, body: list[str], legend: Sequence[str]) -
 
 
 def _x(value: float) -> float:
+    """Pixel column of a value in [0, 1]."""
     return MARGIN + value * (WIDTH - 10 - MARGIN)
 
 
 def _y(value: float, top: float) -> float:
+    """Pixel row of a value on an axis from 0 to ``top``."""
     span = HEIGHT - MARGIN - 10
     return HEIGHT - MARGIN - (value / top if top > 0 else 0.0) * span
 

@@ -1,23 +1,41 @@
 """The monitoring window: the served-prediction and error logs between two instants.
 
 The log format is the contract between serving and monitoring (one parquet dataset per
-table, partitioned by day); serving owns the writer and the reader (``serving.logs``).
+table, partitioned by day); serving owns the column names and the reader
+(``serving.log_reader``). This module decides which of those rows and columns a window's
+checks read.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from monitoring.reference import Reference
+from monitoring.schema import MonitoredFeature
 from ontime.errors import OntimeError
+from ontime.repo import ServiceSpec
+from ontime.timeutil import as_utc
+from serving.log_reader import (
+    CHAMPION,
+    FEATURE_SERVICE,
+    LATENCY_MS,
+    MODEL_VERSION,
+    PREDICTION_TIME,
+    PROBABILITY,
+    ROLE,
+    SERVED_AT,
+    THRESHOLD,
+    read_errors,
+    read_predictions,
+)
 
 log = logging.getLogger(__name__)
-
-CHAMPION = "champion"
 
 
 @dataclass(frozen=True)
@@ -30,12 +48,13 @@ class Window:
 
     @classmethod
     def of(cls, start: datetime, end: datetime, labels_as_of: datetime | None = None) -> Window:
-        start, end = _utc(start), _utc(end)
+        """A checked window in UTC; ``labels_as_of`` defaults to its end."""
+        start, end = as_utc(start), as_utc(end)
         if end <= start:
             raise OntimeError(
                 f"window end {end.isoformat()} is not after its start {start.isoformat()}"
             )
-        as_of = _utc(labels_as_of) if labels_as_of else end
+        as_of = as_utc(labels_as_of) if labels_as_of else end
         if as_of < end:
             raise OntimeError("labels_as_of must not be before the window end")
         return cls(start=start, end=end, labels_as_of=as_of)
@@ -46,14 +65,10 @@ class Window:
         return f"{self.start:%Y%m%dT%H%MZ}_{self.end:%Y%m%dT%H%MZ}"
 
 
-def _utc(stamp: datetime) -> datetime:
-    return stamp.astimezone(UTC) if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-
-
 def read_logs(
     log_dir: Path,
     window: Window,
-    time_column: str = "served_at",
+    time_column: str = SERVED_AT,
     columns: list[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Prediction rows inside the window (by ``time_column``) and the errors served with them.
@@ -64,8 +79,6 @@ def read_logs(
     time filter applied in Arrow; errors, which carry only a serving time, are those served
     while the window's predictions were.
     """
-    from serving.logs import read_errors, read_predictions
-
     rows = read_predictions(
         log_dir,
         window.start,
@@ -74,9 +87,9 @@ def read_logs(
         columns=columns,
         categorical=True,
     )
-    if time_column == "served_at" or rows.empty:
+    if time_column == SERVED_AT or rows.empty:
         return rows, read_errors(log_dir, window.start, window.end)
-    served = rows["served_at"]
+    served = rows[SERVED_AT]
     errors = read_errors(log_dir, served.min(), served.max() + pd.Timedelta(seconds=1))
     return rows, errors
 
@@ -90,29 +103,69 @@ def logged_service(
     Read first, on two dictionary-encoded columns, so the full read can ask for exactly the
     columns that service's monitoring uses.
     """
-    from serving.logs import read_predictions
-
     rows = read_predictions(
         log_dir,
         window.start,
         window.end,
         time_column=time_column,
-        columns=["role", "feature_service"],
+        columns=[ROLE, FEATURE_SERVICE],
         categorical=True,
     )
     served = champion_rows(rows)
-    if "feature_service" not in served.columns or served.empty:
+    if FEATURE_SERVICE not in served.columns or served.empty:
         return default, not served.empty
-    names = served["feature_service"].dropna().unique()
+    names = served[FEATURE_SERVICE].dropna().unique()
     if len(names) > 1:
         raise OntimeError(f"champion rows name several FeatureServices: {sorted(map(str, names))}")
     return (str(names[0]) if len(names) else default), True
 
 
+def log_columns(
+    spec: ServiceSpec,
+    features: Sequence[MonitoredFeature],
+    join_key: str,
+    segments: Sequence[str],
+) -> list[str]:
+    """The prediction-log columns monitoring reads: no request ids, no per-row decisions."""
+    used = [
+        SERVED_AT, PREDICTION_TIME, PROBABILITY, THRESHOLD, LATENCY_MS,
+        ROLE, MODEL_VERSION, FEATURE_SERVICE, join_key, *spec.entity_keys, *segments,
+    ]  # fmt: skip
+    for feature in features:
+        used += [feature.name, feature.status, feature.age]
+    return list(dict.fromkeys(used))
+
+
 def champion_rows(predictions: pd.DataFrame) -> pd.DataFrame:
     """The rows whose answers were returned to callers by the champion."""
-    if predictions.empty or "role" not in predictions.columns:
+    if predictions.empty or ROLE not in predictions.columns:
         return predictions.iloc[0:0]
-    mine = (predictions["role"] == CHAMPION).to_numpy()
+    mine = (predictions[ROLE] == CHAMPION).to_numpy()
     # Without a release in flight every row is the champion's: no copy of a large window.
     return predictions if mine.all() else predictions[mine].reset_index(drop=True)
+
+
+def rows_of_model(served: pd.DataFrame, reference: Reference, notes: list[str]) -> pd.DataFrame:
+    """Rows scored by the reference's model version: scores and labels judge that model only.
+
+    A note records how many champion rows another version scored (a release mid-window).
+    """
+    if MODEL_VERSION not in served.columns:
+        return served
+    mine = (served[MODEL_VERSION].astype(str) == str(reference.model_version)).to_numpy()
+    if mine.all():
+        return served
+    others = sorted(served.loc[~mine, MODEL_VERSION].astype(str).unique())
+    notes.append(
+        f"{int((~mine).sum())} champion rows were scored by other version(s) {others}; "
+        f"score drift and label quality use the {int(mine.sum())} rows of "
+        f"{reference.describe()}"
+    )
+    return served[mine].reset_index(drop=True)
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Fail with the missing names when ``frame`` (``what``, for the message) lacks columns."""
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise OntimeError(f"the {what} lacks column(s) {absent}")

@@ -224,3 +224,13 @@ def materialize(
             raise OntimeError(
                 f"materialize {view.name} into the {kind} online store: {exc}"
             ) from exc
+
+
+def reset_feature_store(repo: Path) -> None:
+    """Drop the embedded registry and online store so a new world starts clean.
+
+    Materialization state lives in the registry; reusing it across regenerated worlds would
+    skip or mix history. Only the embedded default's local files are touched.
+    """
+    for name in ("registry.db", "online_store.db"):
+        (repo / "data" / name).unlink(missing_ok=True)

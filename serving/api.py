@@ -20,6 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from ontime.timeutil import as_utc
 from serving.outcome import TOO_LARGE, VALIDATION, ScoringError
 from serving.schemas import BatchOut, ErrorOut, PredictionOut, prediction_body, request_models
 from serving.service import ScoringService
@@ -193,6 +194,4 @@ def _request_body(model: type[BaseModel]) -> dict:
 
 
 def _epoch(moment: datetime) -> float:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return as_utc(moment).timestamp()

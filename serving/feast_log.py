@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from serving.records import ServedBatch
+from serving.store import open_serving_store
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,6 @@ class FeastLogSink:
 def open_feast_sink(repo: Path, yaml_file: Path | None = None) -> FeastLogSink:
     """A sink on its own FeatureStore (for the log writer process; picklable by reference)."""
     from types import SimpleNamespace
-
-    from serving.service import open_serving_store
 
     return FeastLogSink(SimpleNamespace(store=open_serving_store(repo, yaml_file)))
 

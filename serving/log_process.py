@@ -20,6 +20,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from serving.log_writer import LogWriter
+
 log = logging.getLogger(__name__)
 
 BATCH, ERROR, FLUSH, STOP = "batch", "error", "flush", "stop"
@@ -99,8 +101,6 @@ class WriterProcess:
 
 def run_writer(inbox, answers, log_dir: str, flush_seconds: float, sink_factory) -> None:
     """The child's loop: buffer records, write on schedule and when asked."""
-    from serving.logs import LogWriter
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Background work: on a busy machine the scheduler should prefer the request threads.
     os.nice(10)

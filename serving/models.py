@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ontime.errors import OntimeError
+from ontime.settings import Settings
 from training.bundle import ModelBundle
 
 
@@ -66,13 +66,7 @@ class StaticModelSource:
 class RegistryModelSource:
     """Aliases of the MLflow registry, through training.registry (imported on first use)."""
 
-    def __init__(self, settings) -> None:
-        import importlib.util
-
-        if importlib.util.find_spec("training.registry") is None:
-            raise OntimeError(
-                "no model registry yet (training/registry.py); serve a saved bundle with --bundle"
-            )
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def alias_versions(self) -> dict[str, str]:

@@ -13,28 +13,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ontime.repo import load_contract, load_repo_module
+from ontime.repo import load_contract
 from serving.feast_log import open_feast_sink
-from serving.logs import PredictionLogger
 from serving.metrics import ServingMetrics
 from serving.models import ModelSource, RegistryModelSource
+from serving.prediction_log import PredictionLogger
 from serving.release import Release
 from serving.scorer import Scorer
-from serving.store import StoreHandle
+from serving.store import StoreHandle, open_serving_store
 
 log = logging.getLogger(__name__)
-
-
-def open_serving_store(repo: Path, yaml_file: Path | None = None):
-    """A FeatureStore for the repo, optionally with another profile (e.g. Redis online)."""
-    from feast import FeatureStore
-
-    repo = Path(repo).resolve()
-    if (repo / "transforms.py").exists():
-        load_repo_module(repo, "transforms")  # ODFVs unpickle their functions from it
-    if yaml_file is None:
-        return FeatureStore(repo_path=str(repo))
-    return FeatureStore(repo_path=str(repo), fs_yaml_file=Path(yaml_file))
 
 
 @dataclass

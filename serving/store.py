@@ -1,4 +1,4 @@
-"""The online store as a dependency that can fail and come back.
+"""Opening the online store, and the store as a dependency that can fail and come back.
 
 When a lookup fails (file gone, database locked, Redis down) the handle is marked down:
 requests fail fast with 503 instead of each waiting for a timeout, and a background probe
@@ -12,11 +12,25 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from ontime.repo import load_repo_module
 from serving.lookup import ServiceLookup
 
 log = logging.getLogger(__name__)
+
+
+def open_serving_store(repo: Path, yaml_file: Path | None = None):
+    """A FeatureStore for the repo, optionally with another profile (e.g. Redis online)."""
+    from feast import FeatureStore
+
+    repo = Path(repo).resolve()
+    if (repo / "transforms.py").exists():
+        load_repo_module(repo, "transforms")  # ODFVs unpickle their functions from it
+    if yaml_file is None:
+        return FeatureStore(repo_path=str(repo))
+    return FeatureStore(repo_path=str(repo), fs_yaml_file=Path(yaml_file))
 
 
 class StoreUnavailable(Exception):

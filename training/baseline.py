@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ontime.settings.training import CostMatrix
 from training.bundle import Calibration
 from training.calibration import fit_isotonic
 from training.costs import choose_threshold
 from training.frames import Prepared
-from training.settings import CostMatrix
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.settings import CostMatrix
+from ontime.settings.training import CostMatrix
 
 
 def cost_per_order(labels: np.ndarray, flagged: np.ndarray, costs: CostMatrix) -> float:

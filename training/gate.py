@@ -1,145 +1,143 @@
-"""Release gates: should a candidate replace the reference (champion, or the baseline)?
+"""Run the release gate for a registered candidate on a frozen evaluation set.
 
-Pure logic over two summaries computed on the same rows (see ``evaluate.summarize``), so it
-can be tested on hand-made numbers. Every check reports its numbers; the decision is SHIP
-only when every check passes. A check that cannot be evaluated (too few rows) fails: a gate
-that cannot see must not wave a model through.
+The evaluation set is the **test split of the snapshot recorded with the candidate**
+(hash-verified, re-split with the shares recorded in the candidate's bundle). Both models
+score exactly the same rows: those every model's contract accepts. The reference is the
+champion; with no champion yet, it is the logistic baseline fitted on the same snapshot's
+train/validation splits, and the report says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
 
-from training.settings import GateSettings
+import pandas as pd
 
-SHIP, BLOCK = "SHIP", "BLOCK"
+from ontime.errors import OntimeError
+from ontime.repo import load_contract
+from ontime.settings import Settings
+from training import registry
+from training.baseline import fit_baseline
+from training.evaluate import accepted_by, snapshot_split, summarize
+from training.frames import prepare
+from training.gate_rules import GateReport, decide
+from training.registry import LoadedModel
+from training.snapshot import load_snapshot
 
-
-@dataclass
-class Check:
-    name: str
-    passed: bool
-    detail: str
-    candidate: float | None = None
-    reference: float | None = None
-    tolerance: float | None = None
-
-
-@dataclass
-class GateReport:
-    decision: str
-    candidate: dict
-    reference: dict
-    evaluation: dict
-    checks: list[Check]
-    notes: list[str] = field(default_factory=list)
-    created_at: str = ""
-
-    @property
-    def failed(self) -> list[Check]:
-        return [check for check in self.checks if not check.passed]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def text(self) -> str:
-        """Readable form: decision line, then one line per check, then notes."""
-        cand, ref = self.candidate, self.reference
-        lines = [
-            f"{self.decision}: {cand['name']} v{cand['version']} vs {ref['label']} "
-            f"on {self.evaluation['snapshot_id']} {self.evaluation['split']} split "
-            f"({self.evaluation['rows']} rows)"
-        ]
-        lines += [f"  [{'pass' if c.passed else 'FAIL'}] {c.name}: {c.detail}" for c in self.checks]
-        lines += [f"  note: {note}" for note in self.notes]
-        return "\n".join(lines)
+log = logging.getLogger(__name__)
 
 
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+def _reference(settings: Settings, against: str) -> tuple[LoadedModel | None, list[str]]:
+    if against == "baseline":
+        return None, ["reference is the logistic baseline, as asked"]
+    aliases = registry.alias_versions(settings)
+    if against == registry.CHAMPION and registry.CHAMPION not in aliases:
+        return None, ["no champion yet: compared against the logistic baseline instead"]
+    version = registry.resolve_version(settings, against)
+    return registry.load_version(
+        settings, version, alias=against if against in aliases else None
+    ), []
 
 
-def critical_missed_delay(candidate: dict, reference: dict, gate: GateSettings) -> Check:
-    """Missed-delay rate in the critical slice may rise by at most the tolerance."""
-    name = "critical_missed_delay"
-    if not gate.critical_segment:
-        return Check(name, True, "no critical segment configured (training.gate.critical_segment)")
-    cand, ref = candidate.get("critical"), reference.get("critical")
-    if cand is None or ref is None:
-        return Check(name, False, "critical segment columns are not in the evaluation rows")
-    selector = ", ".join(f"{k}={v}" for k, v in cand["selector"].items())
-    c, r = cand["metrics"].get("missed_delay_rate"), ref["metrics"].get("missed_delay_rate")
-    if not cand["sufficient"] or c is None or r is None:
-        return Check(
-            name, False, f"({selector}) insufficient data: {cand['rows']} rows, cannot verify"
+def _overlap_note(reference: LoadedModel, start: pd.Timestamp) -> str | None:
+    seen_until = reference.bundle.metadata.get("validation_end")
+    if seen_until and pd.Timestamp(seen_until) > start:
+        return (
+            f"the reference was fitted on data up to {seen_until}, after the evaluation "
+            f"window starts ({start.isoformat()}); the comparison favours the reference"
         )
-    passed = c <= r + gate.critical_missed_rate_tolerance
-    detail = (
-        f"({selector}) missed-delay rate {_num(c)} vs {_num(r)} "
-        f"(change {c - r:+.4f}, allowed +{gate.critical_missed_rate_tolerance})"
-    )
-    return Check(name, passed, detail, c, r, gate.critical_missed_rate_tolerance)
+    return None
 
 
-def expected_cost(candidate: dict, reference: dict, gate: GateSettings) -> Check:
-    """Expected cost per order no higher than the approved reference (plus tolerance)."""
-    c = candidate["metrics"]["cost_per_order"]
-    r = reference["metrics"]["cost_per_order"]
-    limit = r * (1 + gate.cost_tolerance)
-    change = (c - r) / r if r else 0.0
-    detail = (
-        f"cost per order {_num(c)} vs {_num(r)} ({change:+.2%}, allowed +{gate.cost_tolerance:.1%})"
-    )
-    return Check("expected_cost", c <= limit + 1e-12, detail, c, r, gate.cost_tolerance)
+def run_gate(
+    settings: Settings, candidate_ref: str, against: str = registry.CHAMPION
+) -> GateReport:
+    """Evaluate candidate and reference on the same frozen rows, decide, save the report."""
+    candidate = registry.load_version(settings, registry.resolve_version(settings, candidate_ref))
+    reference, notes = _reference(settings, against)
+    snapshot_id = candidate.bundle.metadata.get("snapshot_id")
+    if not snapshot_id:
+        raise OntimeError(f"v{candidate.version} records no snapshot; cannot gate it")
+    snapshot = load_snapshot(settings, snapshot_id)
+    split = snapshot_split(snapshot, candidate.bundle.metadata, settings)
+    contract = load_contract(settings.feature_repo)
+    label = snapshot.manifest.label
+    bundles = [candidate.bundle] + ([reference.bundle] if reference else [])
+    rows = split.test.loc[accepted_by(split.test, contract, bundles)].reset_index(drop=True)
+    if rows.empty:
+        raise OntimeError("no evaluation rows are accepted by both models' contracts")
 
+    def score(bundle) -> dict:
+        part = prepare(rows, contract, bundle.features, bundle.categories, label)
+        probabilities = bundle.predict_proba(part.frame)
+        return summarize(part.rows, part.labels, probabilities, bundle.threshold, settings)
 
-def top_bucket_calibration(candidate: dict, gate: GateSettings) -> Check:
-    """The highest risk bucket's mean prediction stays close to what happens there."""
-    top = candidate["top_bucket"]
-    gap = top.get("gap")
-    if gap is None:
-        return Check("top_bucket_calibration", False, "no rows in the top risk bucket")
-    detail = (
-        f"top risk bucket predicts {_num(top['mean_predicted'])}, observed "
-        f"{_num(top['observed_rate'])} (gap {gap:+.4f}, allowed ±{gate.top_bucket_tolerance})"
-    )
-    passed = abs(gap) <= gate.top_bucket_tolerance
-    return Check("top_bucket_calibration", passed, detail, gap, None, gate.top_bucket_tolerance)
-
-
-def slice_regressions(candidate: dict, reference: dict, gate: GateSettings) -> list[Check]:
-    """Per segment: no cell's cost or ROC AUC regresses beyond its tolerance."""
-    checks = []
-    for segment, cells in candidate["slices"].items():
-        ref_cells = {cell["value"]: cell for cell in reference["slices"].get(segment, [])}
-        worse, compared, skipped = [], 0, 0
-        for cell in cells:
-            ref = ref_cells.get(cell["value"])
-            if cell["status"] != "ok" or ref is None or ref["status"] != "ok":
-                skipped += 1
-                continue
-            compared += 1
-            c, r = cell["cost_per_order"], ref["cost_per_order"]
-            if c > r * (1 + gate.slice_cost_tolerance) + 1e-12:
-                worse.append(f"{cell['value']}: cost {_num(c)} vs {_num(r)}")
-            ca, ra = cell.get("roc_auc"), ref.get("roc_auc")
-            if ca is not None and ra is not None and ca < ra - gate.slice_auc_tolerance:
-                worse.append(f"{cell['value']}: ROC AUC {_num(ca)} vs {_num(ra)}")
-        detail = (
-            f"{compared} cells compared, {skipped} insufficient"
-            + (f"; regressed: {'; '.join(worse)}" if worse else "")
-            + f" (allowed cost +{gate.slice_cost_tolerance:.0%}, AUC -{gate.slice_auc_tolerance})"
+    cand_summary = score(candidate.bundle)
+    if reference is not None:
+        ref_summary = score(reference.bundle)
+        ref_info = {
+            "name": reference.name,
+            "version": reference.version,
+            "kind": "model",
+            "label": f"{reference.alias or 'version'} v{reference.version}",
+        }
+        if note := _overlap_note(reference, split.boundaries[1]):
+            notes.append(note)
+    else:
+        cand = candidate.bundle
+        parts = {
+            name: prepare(split.part(name), contract, cand.features, cand.categories, label)
+            for name in ("train", "validation")
+        }
+        baseline = fit_baseline(parts["train"], parts["validation"], settings.training.costs)
+        part = prepare(rows, contract, cand.features, cand.categories, label)
+        ref_summary = summarize(
+            part.rows,
+            part.labels,
+            baseline.predict_proba(part.frame),
+            baseline.threshold,
+            settings,
         )
-        checks.append(Check(f"slice:{segment}", not worse, detail))
-    return checks
+        ref_info = {
+            "name": "baseline",
+            "version": None,
+            "kind": "baseline",
+            "label": "the logistic baseline",
+        }
+    decision, checks = decide(cand_summary, ref_summary, settings.training.gate)
+    report = GateReport(
+        decision=decision,
+        candidate={
+            "name": candidate.name,
+            "version": candidate.version,
+            "run_id": candidate.run_id,
+        },
+        reference=ref_info,
+        evaluation={
+            "snapshot_id": snapshot.id,
+            "content_hash": snapshot.manifest.content_hash,
+            "split": "test",
+            "rows": len(rows),
+            "from": split.boundaries[1].isoformat(),
+        },
+        checks=checks,
+        notes=notes,
+        created_at=datetime.now(tz=UTC).isoformat(),
+    )
+    report.evaluation["report_path"] = str(save_report(settings, report, cand_summary, ref_summary))
+    return report
 
 
-def decide(candidate: dict, reference: dict, gate: GateSettings) -> tuple[str, list[Check]]:
-    """Run every gate; SHIP only if all pass."""
-    checks = [
-        critical_missed_delay(candidate, reference, gate),
-        expected_cost(candidate, reference, gate),
-        top_bucket_calibration(candidate, gate),
-        *slice_regressions(candidate, reference, gate),
-    ]
-    return (SHIP if all(c.passed for c in checks) else BLOCK), checks
+def save_report(settings: Settings, report: GateReport, candidate: dict, reference: dict) -> Path:
+    """The gate report as JSON (with both summaries) under the report folder."""
+    stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    reference_tag = report.reference["version"] or "baseline"
+    folder = settings.training.report_dir / report.candidate["name"] / "gates"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"v{report.candidate['version']}-vs-{reference_tag}-{stamp}.json"
+    document = {**report.to_dict(), "summaries": {"candidate": candidate, "reference": reference}}
+    path.write_text(json.dumps(document, indent=2, default=str))
+    return path

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ontime.errors import OntimeError
 from ontime.settings import Settings
+from ontime.timeutil import utc_timestamp
 from training.datatests import check_columns, check_label_values, check_unique
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,6 @@ def _read(path, what: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def _utc(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series, utc=True)
-
-
 def labelled_events(settings: Settings, cutoff: datetime | None = None) -> LabelledEvents:
     """Events with ``time <= cutoff - label_wait`` joined to labels available by the cutoff.
 
@@ -53,12 +50,10 @@ def labelled_events(settings: Settings, cutoff: datetime | None = None) -> Label
     check_unique(labels, [spec_labels.join_key], "label table")
     check_label_values(labels[spec_labels.column], spec_labels.column)
 
-    available = _utc(labels[spec_labels.available_at])
+    available = pd.to_datetime(labels[spec_labels.available_at], utc=True)
     if len(labels) == 0:
         raise OntimeError(f"the label table {spec_labels.table} is empty")
-    stamp = pd.Timestamp(cutoff or available.max())
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    cutoff = stamp.to_pydatetime()
+    cutoff = utc_timestamp(cutoff or available.max()).to_pydatetime()
     known = labels.loc[available <= cutoff, [spec_labels.join_key, spec_labels.column]]
     if known.empty:
         raise OntimeError(
@@ -66,7 +61,7 @@ def labelled_events(settings: Settings, cutoff: datetime | None = None) -> Label
             f"the first label arrives at {available.min().isoformat()}"
         )
 
-    times = _utc(events[spec_events.time_column])
+    times = pd.to_datetime(events[spec_events.time_column], utc=True)
     window_end = cutoff - settings.training.label_wait
     in_window = times <= window_end
     counts = {

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ontime.settings.training import CostMatrix
 from training.calibration import calibration_table, expected_calibration_error
 from training.costs import cost_per_order
-from training.settings import CostMatrix
 
 INSUFFICIENT = "insufficient"
 

@@ -12,12 +12,12 @@ import xgboost as xgb
 
 from ontime.contract import FeatureContract, fit_categories
 from ontime.errors import OntimeError
+from ontime.settings.training import TrainingSettings
 from training.bundle import ModelBundle
 from training.calibration import select_calibration
 from training.costs import choose_threshold
 from training.datatests import check_both_classes
 from training.frames import Prepared, prepare
-from training.settings import TrainingSettings
 from training.split import TimeSplit
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ontime.features import EVENT_TIMESTAMP
 from ontime.repo import describe_service, load_contract, open_store
 from ontime.settings import Settings
 from training import registry
 from training.evaluate import evaluate_bundle, snapshot_split
-from training.features import EVENT_TIMESTAMP
 from training.model import fit_model, model_features
 from training.release import mark_challenger
 from training.report import write_report

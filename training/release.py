@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ontime.errors import OntimeError
 from ontime.settings import Settings
 from training import audit, registry
-from training.gate import SHIP, GateReport
+from training.gate_rules import SHIP, GateReport
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def promote(
     settings: Settings, version_ref: str, force: bool = False, reason: str | None = None
 ) -> AliasMove:
     """Make a version champion if the gate ships it (or ``force`` with a reason)."""
-    from training.gatecheck import run_gate
+    from training.gate import run_gate
 
     if force and not (reason and reason.strip()):
         raise OntimeError("--force requires --reason explaining why the gate is overridden")

@@ -20,10 +20,10 @@ from pathlib import Path
 import pandas as pd
 
 from ontime.errors import OntimeError
+from ontime.features import EVENT_TIMESTAMP, entity_frame, historical_rows
 from ontime.repo import ServiceSpec
 from ontime.settings import Settings
 from training.datatests import run_snapshot_tests
-from training.features import EVENT_TIMESTAMP, entity_frame, historical_rows
 from training.labels import labelled_events
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 def ontime(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "ontime.cli", *args],
+        [sys.executable, "-m", "ontime_cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

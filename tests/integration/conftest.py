@@ -36,7 +36,7 @@ class TempRepo:
 
     def ontime(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [sys.executable, "-m", "ontime.cli", "--config", str(self.config), *args],
+            [sys.executable, "-m", "ontime_cli", "--config", str(self.config), *args],
             capture_output=True,
             text=True,
             cwd=self.root,

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ontime.features import entity_frame, historical_rows
 from ontime.repo import describe_service, load_contract
-from training.features import entity_frame, historical_rows
 
 pytestmark = pytest.mark.integration
 

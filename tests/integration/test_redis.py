@@ -175,9 +175,9 @@ def test_serving_scores_from_redis_through_its_settings(
 ):
     """``serving.feature_store_yaml`` reaches the scorer; emptying Redis empties its answers."""
     from ontime.settings import load_settings
+    from ontime.settings.serving import ServingSettings
     from serving.models import ServedModel, StaticModelSource
     from serving.service import build_service
-    from serving.settings import ServingSettings
     from tests.serving.conftest import same_value, train_bundle
 
     monkeypatch.setenv(ENV, redis_server.connection_string)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from monitoring.health import input_health
 from monitoring.schema import MonitoredFeature
-from monitoring.settings import HealthSettings
+from ontime.settings.monitoring import HealthSettings
 
 LEVEL = MonitoredFeature("level", "numeric", budget_s=3600.0)
 KIND = MonitoredFeature("kind", "categorical", budget_s=None)

@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.baseline import Baseline
-from monitoring.labels import join_labels, label_quality, read_labels
-from monitoring.settings import LabelQualitySettings
-from training.settings import CostMatrix
+from monitoring.labels import join_labels, read_labels
+from monitoring.quality import label_quality
+from monitoring.reference import Reference
+from ontime.settings.monitoring import LabelQualitySettings
+from ontime.settings.training import CostMatrix
 
 END = datetime(2026, 7, 1, tzinfo=UTC)
 COSTS = CostMatrix()
@@ -46,18 +47,18 @@ def labels_for(frame, arrived_share=1.0, flip=False):
     )
 
 
-def baseline(**kwargs):
+def reference(**kwargs):
     # What this calibrated model earns in expectation at threshold 0.5 with default costs:
     # flag half the orders (3.0 each), miss a quarter of the late half (10.0 each).
     test = {"precision": 0.75, "recall": 0.75, "cost_per_order": 0.5 * 3.0 + 0.125 * 10.0}
-    return Baseline("m", "1", pd.DataFrame({"x": [1.0]}), np.array([0.5]), test, **kwargs)
+    return Reference("m", "1", pd.DataFrame({"x": [1.0]}), np.array([0.5]), test, **kwargs)
 
 
 def quality(frame, labels, base=None):
     arrived = labels[labels["known_at"] <= pd.Timestamp(END)]
     joined = join_labels(frame, arrived, "order_id", "late", "prediction_time")
     settings = LabelQualitySettings()
-    return label_quality(joined, ["site"], base or baseline(), COSTS, 4, settings, END)
+    return label_quality(joined, ["site"], base or reference(), COSTS, 4, settings, END)
 
 
 def test_good_predictions_are_not_degraded_and_small_cells_are_insufficient():
@@ -94,11 +95,11 @@ def test_no_labels_yet():
 
 def test_regression_soon_after_a_release_is_flagged_for_rollback():
     frame = served()
-    recent = baseline(
+    recent = reference(
         promoted_at=END - timedelta(days=2),
         previous_test_metrics={"precision": 0.8, "recall": 0.8, "cost_per_order": 2.5},
     )
-    old = baseline(
+    old = reference(
         promoted_at=END - timedelta(days=30),
         previous_test_metrics={"precision": 0.8, "recall": 0.8, "cost_per_order": 2.5},
     )

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 LATE = DAYS - 1  # by then every label of the fault windows has arrived
 
 
-def run(world, days, labels_day=None, baseline=None, window_time=None):
+def run(world, days, labels_day=None, reference=None, window_time=None):
     start, end = world.day(days[0]), world.day(days[1])
     as_of = world.day(labels_day) if labels_day is not None else None
     settings = world.settings
@@ -32,7 +32,7 @@ def run(world, days, labels_day=None, baseline=None, window_time=None):
         settings,
         start.to_pydatetime(),
         end.to_pydatetime(),
-        baseline=baseline or world.baseline,
+        reference=reference or world.reference,
         labels_as_of=as_of.to_pydatetime() if as_of is not None else None,
         store=world.store,
     )
@@ -111,8 +111,8 @@ def test_holiday_surge_is_inspected_before_labels_and_retrained_after(world):
 def test_regression_right_after_a_release_rolls_back(world):
     released = world.day(FAULTS["holiday_surge"][0] - 1).to_pydatetime()
     better_before = {"precision": 0.9, "recall": 0.9, "cost_per_order": 1.0}
-    baseline = replace(world.baseline, promoted_at=released, previous_test_metrics=better_before)
-    summary = run(world, FAULTS["holiday_surge"], labels_day=LATE, baseline=baseline)
+    reference = replace(world.reference, promoted_at=released, previous_test_metrics=better_before)
+    summary = run(world, FAULTS["holiday_surge"], labels_day=LATE, reference=reference)
     assert summary.action == "rollback", summary.decision
     assert any(a.check == "regression_after_release" for a in summary.alarms)
 

@@ -10,10 +10,10 @@ import pytest
 
 from monitoring.parity import same_values
 from monitoring.schema import monitored_features, normalized
-from monitoring.settings import ParitySettings
 from monitoring.window import Window
 from ontime.errors import ContractViolation, OntimeError
 from ontime.repo import ServiceSpec
+from ontime.settings.monitoring import ParitySettings
 
 
 def test_values_match_with_tolerance_and_missing_on_both_sides():

@@ -9,7 +9,7 @@ from scipy.stats import wasserstein_distance
 
 from monitoring.drift import psi_categorical, psi_numeric
 from monitoring.prediction_drift import BINS, prediction_drift
-from monitoring.settings import PredictionDriftSettings
+from ontime.settings.monitoring import PredictionDriftSettings
 
 rng = np.random.default_rng(3)
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from monitoring.baseline import Baseline
+from monitoring.reference import Reference
 from ontime.contract import apply_contract, fit_categories
 from tests.integration.conftest import TempRepo, make_repo
 
@@ -46,7 +46,7 @@ class ScenarioWorld:
     store: object
     day0: pd.Timestamp
     rows: pd.DataFrame  # every prediction event as serving would log it (champion role)
-    baseline: Baseline
+    reference: Reference  # what the champion is judged against
 
     def day(self, index: float) -> pd.Timestamp:
         return self.day0 + pd.Timedelta(days=index)
@@ -68,9 +68,9 @@ def config_text(base: Path) -> str:
 
 
 def build_world(base: Path) -> ScenarioWorld:
+    from ontime.features import entity_frame, historical_rows
     from ontime.repo import describe_service, load_contract, open_store
     from ontime.settings import load_settings
-    from training.features import entity_frame, historical_rows
 
     repo = make_repo(base)
     repo.config.write_text(config_text(base))
@@ -119,14 +119,14 @@ def build_world(base: Path) -> ScenarioWorld:
     rows["decision"] = rows["probability"] >= threshold
     rows["threshold"] = threshold
     test = rows[_in(rows, TEST) & rows["_label"].notna()]
-    baseline = Baseline(
+    reference = Reference(
         model_name="late_delivery",
         model_version="1",
-        reference=rows[_in(rows, TRAIN)].reset_index(drop=True),
+        rows=rows[_in(rows, TRAIN)].reset_index(drop=True),
         validation_scores=rows.loc[_in(rows, VALIDATION), "probability"].to_numpy(),
         test_metrics=quality(test, settings.training.costs),
     )
-    return ScenarioWorld(repo, settings, store, day0, rows, baseline)
+    return ScenarioWorld(repo, settings, store, day0, rows, reference)
 
 
 def _in(rows: pd.DataFrame, days: tuple[float, float]) -> pd.Series:
@@ -210,8 +210,8 @@ def write_logs(
     served = rows.drop(columns=[c for c in rows.columns if c.startswith("_")]).copy()
     served.insert(0, "request_id", [uuid.uuid4().hex for _ in range(len(served))])
     served["served_at"] = served["prediction_time"] + (served_shift or pd.Timedelta(0))
-    served["model_name"] = world.baseline.model_name
-    served["model_version"] = world.baseline.model_version
+    served["model_name"] = world.reference.model_name
+    served["model_version"] = world.reference.model_version
     served["feature_service"] = world.settings.feature_service
     served["role"] = "champion"
     served["latency_ms"] = LATENCY_MS

@@ -29,8 +29,8 @@ REPLAY_DAY = {"stale_scans": 1}
 def loop(tmp_path_factory):
     from monitoring.run import monitor
     from ontime.repo import describe_service, open_store
-    from ontime.service_process import ServiceProcess
     from ontime.settings import load_settings
+    from ontime_cli.launcher import ServiceProcess
     from serving.clock import OnlineClock, replay_with_clock
 
     base = tmp_path_factory.mktemp("loop")

@@ -18,16 +18,16 @@ import pytest
 import xgboost as xgb
 
 from ontime.contract import apply_contract, fit_categories
+from ontime.features import entity_frame, historical_rows
 from ontime.repo import describe_service, load_contract, materialize, open_store
 from ontime.settings import Settings, load_settings
+from ontime.settings.serving import ServingSettings
 from serving.api import create_app
 from serving.models import ServedModel, StaticModelSource
 from serving.server import BackgroundServer
 from serving.service import ScoringService, build_service
-from serving.settings import ServingSettings
 from tests.integration.conftest import TempRepo, make_repo
 from training.bundle import Calibration, ModelBundle
-from training.features import entity_frame, historical_rows
 
 SERVICE = "late_delivery_v1"
 

@@ -12,7 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from serving.logs import read_predictions
+from serving.log_reader import read_predictions
 from serving.server import free_port
 from tests.serving.conftest import end_of_world
 
@@ -29,7 +29,7 @@ def test_serve_then_replay_a_window(live_world, bundles, tmp_path):
         + f"serving:\n  port: {port}\n  log_dir: {tmp_path / 'logs'}\n"
         "  log_flush_seconds: 600\n  release_mode: 'off'\n"
     )
-    command = [sys.executable, "-m", "ontime.cli", "--config", str(config)]
+    command = [sys.executable, "-m", "ontime_cli", "--config", str(config)]
     server = subprocess.Popen(
         [*command, "serve", "--bundle", str(folder)],
         stdout=subprocess.PIPE,

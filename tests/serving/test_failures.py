@@ -12,7 +12,7 @@ import pytest
 
 from serving.models import StaticModelSource
 from serving.push import push_targets
-from serving.service import open_serving_store
+from serving.store import open_serving_store
 from tests.serving.conftest import copy_world, end_of_world, event_rows, settings_for, start_live
 
 pytestmark = pytest.mark.integration

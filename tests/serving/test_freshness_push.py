@@ -13,7 +13,7 @@ from ontime.contract import FeatureContract, FeatureRule
 from ontime.repo import ServiceSpec, materialize
 from serving.freshness import allowed_ages, feature_ages, stale_frame
 from serving.lookup import ServiceLookup
-from serving.service import open_serving_store
+from serving.store import open_serving_store
 from tests.serving.conftest import copy_world, end_of_world, event_rows
 
 

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from ontime.errors import OntimeError
-from serving.logs import ERROR_COLUMNS, PREDICTION_COLUMNS, read_errors, read_predictions
+from serving.log_reader import ERROR_COLUMNS, PREDICTION_COLUMNS, read_errors, read_predictions
 from serving.models import StaticModelSource
-from serving.service import open_serving_store
+from serving.store import open_serving_store
 from tests.serving.conftest import event_rows, same_value, settings_for, start_live
 
 pytestmark = pytest.mark.integration

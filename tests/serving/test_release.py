@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
-from serving.logs import read_predictions
+from serving.log_reader import read_predictions
 from serving.models import StaticModelSource
 from serving.release import canary_mask
 from tests.serving.conftest import event_rows, settings_for, start_live

@@ -1,6 +1,6 @@
 """A small simulated world, applied for real, plus an in-process ``ontime`` runner.
 
-Commands run through the real entry point (``ontime.cli.main``) in this process, so the
+Commands run through the real entry point (``ontime_cli.main.main``) in this process, so the
 slow imports (Feast, MLflow, XGBoost) are paid once; MLflow uses a sqlite file in the temp
 folder. One test also runs the console script in a subprocess.
 """
@@ -46,8 +46,8 @@ class Result:
 
 
 def run_cli(config: Path, *args: str) -> Result:
-    """``ontime --config CONFIG ARGS`` through ``ontime.cli.main``, exit code captured."""
-    from ontime.cli import main
+    """``ontime --config CONFIG ARGS`` through ``ontime_cli.main.main``, exit code captured."""
+    from ontime_cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     code = 0

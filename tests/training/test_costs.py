@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ontime.settings.training import CostMatrix
 from training.costs import choose_threshold, cost_per_order
-from training.settings import CostMatrix
 
 COSTS = CostMatrix(intervention=1.0, missed_delay=4.0, caught_delay=0.5)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from training.gate import BLOCK, SHIP, decide
-from training.settings import GateSettings
+from ontime.settings.training import GateSettings
+from training.gate_rules import BLOCK, SHIP, decide
 
 GATE = GateSettings(
     critical_segment={"expedited": True},

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ontime.settings.training import CostMatrix
 from training.metrics import binary_metrics, critical_mask, slice_metrics
-from training.settings import CostMatrix
 
 COSTS = CostMatrix(intervention=1.0, missed_delay=5.0, caught_delay=0.0)
 

@@ -34,7 +34,7 @@ class ReplayWindow:
 
 def clean_slate(settings: Settings) -> None:
     """Remove generated state of earlier runs so the new world starts clean."""
-    from ontime.commands import reset_feature_store
+    from ontime.repo import reset_feature_store
 
     registry = settings.training.registry
     for path in (
@@ -58,7 +58,7 @@ def serve_and_monitor(
     """Replay each window through a real service (in time order), then monitor each."""
     from monitoring.run import monitor
     from ontime.repo import describe_service, open_store
-    from ontime.service_process import ServiceProcess
+    from ontime_cli.launcher import ServiceProcess
     from serving.clock import OnlineClock, replay_with_clock
 
     store = open_store(settings.feature_repo, settings.serving.feature_store_yaml)
@@ -79,8 +79,8 @@ def serve_and_monitor(
 
 def run_demo(settings: Settings, config: Path | None, echo: Callable[[str], None]) -> str:
     """The whole loop; returns the closing lines (report folders and decisions)."""
-    from ontime.commands import run_simulation
     from ontime.repo import apply_repo
+    from simulator.runner import run_simulation
     from training.cycle import run_cycle
 
     days = settings.simulation.days

@@ -13,11 +13,12 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from monitoring.settings import MonitoringSettings
 from ontime.errors import ConfigError
-from ontime.section import Section
-from serving.settings import ServingSettings
-from training.settings import TrainingSettings
+from ontime.settings.monitoring import MonitoringSettings
+from ontime.settings.section import Section
+from ontime.settings.serving import ServingSettings
+from ontime.settings.training import TrainingSettings
+from ontime.timeutil import as_utc
 
 DEFAULT_SETTINGS_FILE = "ontime.yaml"
 
@@ -36,7 +37,7 @@ class SimulationSettings(Section):
     @field_validator("start")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return as_utc(value)
 
 
 class EventSettings(Section):

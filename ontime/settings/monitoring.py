@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ontime.section import Section
+from ontime.settings.section import Section
 
 
 class HealthSettings(Section):

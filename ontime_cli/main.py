@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from ontime import cli_monitoring, cli_serving, cli_training
-from ontime.cliutil import parse_time, settings_of
 from ontime.errors import OntimeError
 from ontime.settings import load_settings
+from ontime_cli import monitoring, serving, training
+from ontime_cli.util import parse_time, settings_of
 
 log = logging.getLogger("ontime")
 
@@ -64,7 +64,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 @click.pass_context
 def simulate(ctx, days, shipments_per_day, seed, start, scenarios, out) -> None:
     """Generate the simulated delivery world and its derived feature tables."""
-    from ontime.commands import run_simulation
+    from simulator.runner import run_simulation
 
     settings = settings_of(ctx)
     paths = run_simulation(
@@ -131,7 +131,7 @@ def materialize(ctx, end, start, profile) -> None:
 @click.pass_context
 def demo(ctx) -> None:
     """The whole loop: simulate a faulty world, train, serve, replay, monitor, decide."""
-    from ontime.demo import run_demo
+    from ontime_cli.demo import run_demo
 
     click.echo(run_demo(settings_of(ctx), ctx.obj["config_path"], click.echo))
 
@@ -140,12 +140,12 @@ def demo(ctx) -> None:
 @click.pass_context
 def show_rows(ctx) -> None:
     """Show one training row beside the matching online row (needs simulate + apply)."""
-    from ontime.commands import show_training_and_online_row
+    from serving.show_rows import show_training_and_online_row
 
     click.echo(show_training_and_online_row(settings_of(ctx)))
 
 
-for _module in (cli_training, cli_serving, cli_monitoring):
+for _module in (training, serving, monitoring):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

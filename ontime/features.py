@@ -1,4 +1,5 @@
-"""Point-in-time feature rows for an entity frame, through a FeatureService.
+"""Point-in-time feature rows for an entity frame, through a FeatureService (training and
+monitoring's parity recompute share this one offline path).
 
 The entity frame holds the entity keys and one prediction time per row. Features come only
 from history up to that time: Feast's PIT join, plus ``filter_by_created_timestamp`` so a value

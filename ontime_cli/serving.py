@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ontime.cliutil import parse_time, settings_of
 from ontime.errors import OntimeError
+from ontime_cli.util import parse_time, settings_of
 
 
 @click.command()
@@ -36,7 +36,7 @@ def serve(ctx, host, port, bundle) -> None:
 def push(ctx, start, end, sources) -> None:
     """Push raw rows ingested in a window to the online store through Feast PushSources."""
     from serving.push import push_window
-    from serving.service import open_serving_store
+    from serving.store import open_serving_store
 
     settings = settings_of(ctx)
     store = open_serving_store(settings.feature_repo, settings.serving.feature_store_yaml)

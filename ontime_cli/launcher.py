@@ -35,7 +35,7 @@ class ServiceProcess:
     def __enter__(self) -> str:
         import httpx
 
-        command = [sys.executable, "-m", "ontime.cli"]
+        command = [sys.executable, "-m", "ontime_cli"]
         if self.config is not None:
             command += ["--config", str(self.config)]
         command += ["serve", "--port", str(self.port)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ontime.cliutil import parse_time, settings_of
 from ontime.errors import OntimeError
+from ontime_cli.util import parse_time, settings_of
 
 
 @click.command("monitor")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ontime.cliutil import parse_time, settings_of
+from ontime_cli.util import parse_time, settings_of
 
 
 @click.command()
@@ -66,8 +66,8 @@ def evaluate(ctx, version, as_json) -> None:
 @click.pass_context
 def gate(ctx, candidate, against) -> None:
     """Compare CANDIDATE with the champion; exit 0 on SHIP, 2 on BLOCK."""
-    from training.gate import SHIP
-    from training.gatecheck import run_gate
+    from training.gate import run_gate
+    from training.gate_rules import SHIP
 
     report = run_gate(settings_of(ctx), candidate, against)
     click.echo(report.text())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 
 from ontime.errors import OntimeError
 from ontime.settings import Settings
+from ontime.timeutil import as_utc
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -23,4 +24,4 @@ def parse_time(value: str | None) -> datetime | None:
         stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise OntimeError(f"not an ISO timestamp: '{value}'") from None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    return as_utc(stamp)

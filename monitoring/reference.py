@@ -15,20 +15,20 @@ QUALITY_METRICS = ("precision", "recall", "cost_per_order")
 
 
 @dataclass
-class Baseline:
+class Reference:
     """The champion's reference data and test results.
 
-    ``reference`` is (a sample of) the training snapshot: one row per training example with
+    ``rows`` are (a sample of) the training snapshot: one row per training example with
     the raw feature columns; ``<feature>__age_s`` columns, when present, let freshness be
     judged against the ages seen in training. ``validation_scores`` are the champion's
     probabilities on its validation window. ``test_metrics`` hold precision, recall and
     expected cost per row at the model's threshold, computed with the same costs as
-    ``monitoring.labels``; ``previous_test_metrics`` are those of the model it replaced.
+    ``monitoring.quality``; ``previous_test_metrics`` are those of the model it replaced.
     """
 
     model_name: str
     model_version: str
-    reference: pd.DataFrame
+    rows: pd.DataFrame
     validation_scores: np.ndarray
     test_metrics: dict[str, float] = field(default_factory=dict)
     previous_test_metrics: dict[str, float] | None = None
@@ -37,7 +37,7 @@ class Baseline:
     def __post_init__(self) -> None:
         self.validation_scores = np.asarray(self.validation_scores, dtype="float64")
         self.validation_scores = self.validation_scores[np.isfinite(self.validation_scores)]
-        if self.reference.empty:
+        if self.rows.empty:
             raise OntimeError(f"model {self.describe()} has an empty reference snapshot")
         if self.validation_scores.size == 0:
             raise OntimeError(f"model {self.describe()} has no validation scores")
@@ -49,4 +49,5 @@ class Baseline:
                 raise OntimeError(f"{name} name none of {QUALITY_METRICS}: {sorted(metrics)}")
 
     def describe(self) -> str:
+        """``<model> v<version>``, for messages."""
         return f"{self.model_name} v{self.model_version}"

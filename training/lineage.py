@@ -1,0 +1,181 @@
+"""A released model's lineage: the one thing training tells monitoring about a model.
+
+Training records with each registered version its snapshot id and test metrics (bundle
+metadata), and every alias move in the audit trail. This module reads those records and
+answers in plain values, so monitoring never touches the registry, the audit trail,
+snapshots or bundles itself. Validation scores, and test metrics an older bundle lacks, are
+recomputed from the model's immutable snapshot with the model itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ontime.errors import OntimeError
+from ontime.timeutil import as_utc, utc_timestamp
+
+if TYPE_CHECKING:
+    from ontime.settings import Settings
+    from training.frames import Prepared
+    from training.registry import LoadedModel
+    from training.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Release:
+    """When an alias last moved to a version, and the version it held before."""
+
+    promoted_at: datetime | None
+    previous_version: str | None
+
+
+@dataclass(frozen=True)
+class ModelLineage:
+    """A registered model version with the data and results it was released on.
+
+    ``reference_rows`` are its training snapshot's rows (raw features, ``<feature>__age_s``
+    when recorded); ``validation_scores`` its probabilities on the validation window;
+    ``test_metrics`` the numeric test metrics at its threshold (``training.metrics``).
+    The release fields are set when the model was reached through an alias;
+    ``previous_test_metrics`` only when asked for (see ``champion_lineage``).
+    """
+
+    name: str
+    version: str
+    reference_rows: pd.DataFrame
+    validation_scores: np.ndarray
+    test_metrics: dict[str, float]
+    promoted_at: datetime | None = None
+    previous_version: str | None = None
+    previous_test_metrics: dict[str, float] | None = None
+
+
+def champion_lineage(
+    settings: Settings, alias: str, window_end: datetime, rollback_window: timedelta
+) -> ModelLineage | None:
+    """The lineage of the version ``alias`` points at; None when the alias is not set.
+
+    The previous version's test metrics are downloaded only when the release lies within
+    ``rollback_window`` before ``window_end``: only then can a regression be the release's.
+    """
+    from training.registry import load_alias  # MLflow and XGBoost load only when asked
+
+    loaded = load_alias(settings, alias)
+    if loaded is None:
+        return None
+    release = release_of(settings, loaded.name, loaded.version, alias)
+    lineage = replace(
+        model_lineage(settings, loaded),
+        promoted_at=release.promoted_at,
+        previous_version=release.previous_version,
+    )
+    since, end = release.promoted_at, as_utc(window_end)
+    if release.previous_version and since and since <= end <= since + rollback_window:
+        previous = stored_test_metrics(settings, release.previous_version)
+        lineage = replace(lineage, previous_test_metrics=previous)
+    return lineage
+
+
+def model_lineage(settings: Settings, loaded: LoadedModel) -> ModelLineage:
+    """Reference rows, validation scores and test metrics of a loaded registered version."""
+    from training.snapshot import load_snapshot
+
+    meta = loaded.bundle.metadata
+    snapshot_id = meta.get("snapshot_id")
+    if not snapshot_id:
+        raise OntimeError(
+            f"model {loaded.name} v{loaded.version} does not record its snapshot_id: "
+            "its reference data cannot be found"
+        )
+    snapshot = load_snapshot(settings, snapshot_id)
+    scores, test_metrics = meta.get("validation_scores"), meta.get("test_metrics")
+    if scores is None or test_metrics is None:
+        validation, test = _prepared(settings, loaded, snapshot, ("validation", "test"))
+        bundle = loaded.bundle
+        if scores is None:
+            scores = bundle.predict_proba(validation.frame)
+        if test_metrics is None:
+            from training.metrics import binary_metrics
+
+            test_metrics = binary_metrics(
+                test.labels, bundle.predict_proba(test.frame), bundle.threshold,
+                settings.training.costs,
+            )  # fmt: skip
+    return ModelLineage(
+        name=loaded.name,
+        version=str(loaded.version),
+        reference_rows=snapshot.rows,
+        validation_scores=np.asarray(scores, dtype="float64"),
+        test_metrics=_numbers(test_metrics),
+    )
+
+
+def release_of(settings: Settings, name: str, version: str, alias: str) -> Release:
+    """When ``alias`` last moved to ``version`` of model ``name``, and what it replaced."""
+    from training import audit
+
+    entries = audit.read(settings.training.registry.audit_log, model=name)
+    moves = [e for e in entries if e.get("alias") == alias and str(e.get("to")) == str(version)]
+    if not moves:
+        return Release(promoted_at=None, previous_version=None)
+    stack = audit.alias_stack(entries, alias)
+    # The version below the top is the one a rollback would return to.
+    previous = stack[-2] if len(stack) >= 2 and stack[-1] == str(version) else None
+    return Release(utc_timestamp(moves[-1]["at"]).to_pydatetime(), previous)
+
+
+def stored_test_metrics(settings: Settings, version: str) -> dict[str, float] | None:
+    """A version's recorded test metrics, read from its bundle metadata file alone.
+
+    Only the small JSON file is downloaded: loading the whole version would also load its
+    booster, which monitoring never scores with.
+    """
+    from training import registry
+    from training.bundle import META_FILE
+
+    client = registry.client(settings)
+    if client is None:
+        return None
+    run_id = client.get_model_version(registry.registered_name(settings), version).run_id
+    with tempfile.TemporaryDirectory(prefix="ontime-meta-") as folder:
+        path = client.download_artifacts(run_id, f"{registry.BUNDLE_ARTIFACT}/{META_FILE}", folder)
+        metrics = json.loads(Path(path).read_text()).get("metadata", {}).get("test_metrics")
+    return _numbers(metrics) if metrics else None
+
+
+def _prepared(
+    settings: Settings, loaded: LoadedModel, snapshot: Snapshot, parts: tuple[str, ...]
+) -> list[Prepared]:
+    """Model rows of the snapshot's ``parts``, split and prepared as the model was trained.
+
+    Used when the metadata lacks what monitoring needs (validation scores are not stored).
+    """
+    from ontime.repo import load_contract
+    from training.evaluate import snapshot_split
+    from training.frames import prepare
+
+    bundle = loaded.bundle
+    log.debug("model %s v%s: scoring its snapshot", loaded.name, loaded.version)
+    split = snapshot_split(snapshot, bundle.metadata, settings)
+    contract = load_contract(settings.feature_repo)
+    label = snapshot.manifest.label
+    return [
+        prepare(split.part(name), contract, bundle.features, bundle.categories, label)
+        for name in parts
+    ]
+
+
+def _numbers(metrics: dict) -> dict[str, float]:
+    """The numeric entries only: metrics undefined on a split are recorded as null."""
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
