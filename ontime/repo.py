@@ -182,6 +182,7 @@ def apply_repo(repo: Path, profile: Path | None = None) -> str:
             contents = parse_repo(repo)
         except Exception as exc:  # a broken definition file: say which, without a traceback
             raise OntimeError(f"cannot parse feature repo {repo}: {exc}") from exc
+    refuse_relative_sources(contents)
     views = {v.name: v for v in contents.feature_views}
     odfvs = {v.name: v for v in contents.on_demand_feature_views}
     for service in contents.feature_services:
@@ -197,6 +198,31 @@ def apply_repo(repo: Path, profile: Path | None = None) -> str:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         raise OntimeError(f"feast apply failed: {lines[-1] if lines else 'no output'}")
     return result.stdout
+
+
+def refuse_relative_sources(contents) -> None:
+    """Refuse a file source whose path is relative, naming it.
+
+    Feast's DuckDB store reads a relative path against the process's working directory, not
+    the repo, so the same repo would read other files (or none) from another folder.
+    """
+    for source in _sources(contents):
+        path = getattr(source, "path", None)
+        if type(source).__name__ != "FileSource" or not path or "://" in path:
+            continue
+        if not Path(path).is_absolute():
+            raise ConfigError(
+                f"source '{source.name}' reads the relative path '{path}'; Feast resolves it "
+                "against the working directory, not the repo: make it absolute, e.g. "
+                "Path(__file__).parent / 'data' / ... (see feature_repo/locations.py)"
+            )
+
+
+def _sources(contents) -> list:
+    sources = list(contents.data_sources)
+    for view in contents.feature_views:
+        sources += [s for s in (view.batch_source, getattr(view, "stream_source", None)) if s]
+    return sources
 
 
 def materialize(

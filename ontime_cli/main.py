@@ -151,7 +151,12 @@ for _module in (training, serving, monitoring):
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit status 1."""
+    """Entry point: every failure becomes one line on stderr and a non-zero exit.
+
+    User errors (``OntimeError``) say what to fix. Anything else escaped a library we call
+    (Feast, DuckDB, MLflow, ...) on input we did not foresee: it still gets one line naming
+    the exception, and ``-v`` shows the traceback.
+    """
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -162,6 +167,24 @@ def main() -> None:
     except OntimeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    except Exception as exc:
+        if _verbose():
+            log.exception("unexpected failure")
+        detail = one_line(str(exc)) or "no message"
+        click.echo(
+            f"error: {type(exc).__name__}: {detail} (rerun with -v for the traceback)", err=True
+        )
+        sys.exit(1)
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """The first non-empty line of a message, cut to ``limit`` characters."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _verbose() -> bool:
+    return any(arg in ("-v", "--verbose") for arg in sys.argv[1:])
 
 
 if __name__ == "__main__":
