@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -101,8 +101,13 @@ def replay_with_clock(
     time_column: str,
     step: timedelta = timedelta(minutes=5),
     progress: Callable[[int], None] | None = None,
+    passthrough: Sequence[str] = (),
+    failures: list[tuple[int, str, str]] | None = None,
 ) -> Counter:
     """Score ``events`` in time order, advancing the online store step by step.
+
+    ``passthrough`` columns of the events go with each request; ``failures`` collects
+    (event position, status, detail) of every row not answered 200.
 
     A fresh clock starts one TTL before the first event; windows replayed one after another
     must come in time order, because the store only moves forward.
@@ -118,9 +123,14 @@ def replay_with_clock(
     elif buckets.min() < clock.now:
         raise OntimeError(f"cannot replay {buckets.min()}: the online store is at {clock.now}")
     counts: Counter = Counter()
+    sent = 0
     with connect(base_url) as client:  # one connection and one readiness check per replay
         for bucket, chunk in events.groupby(buckets, sort=True):
             clock.advance(bucket)
-            rows = request_rows(chunk, keys, time_column)
-            counts.update(send(client, rows, progress=progress))
+            rows = request_rows(chunk, keys, time_column, passthrough)
+            failed: list[tuple[int, str, str]] = []
+            counts.update(send(client, rows, progress=progress, failures=failed))
+            if failures is not None:
+                failures += [(sent + index, status, detail) for index, status, detail in failed]
+            sent += len(rows)
     return counts

@@ -1,142 +1,191 @@
 """The log writer in its own process, so writing logs never holds the serving process's GIL.
 
-Requests put records on a multiprocessing queue (pickled by the queue's feeder thread, a few
-microseconds per record); the child buffers them and writes every ``flush_seconds``, on
-``flush`` and on ``stop``. The queue keeps order, so a ``stop`` sent after the last answered
-request is handled after that request's records: nothing acknowledged is lost on a clean
-shutdown. The child runs at a lower CPU priority, ignores SIGINT (Ctrl-C reaches the whole
-process group; the parent decides when to stop) and exits by itself if the parent dies.
+The server appends records to the journal; this process (``python -m serving.log_process``)
+writes them into the parquet tables every ``flush_seconds``, and at once when the server
+asks over its stdin (``flush <token>`` / ``stop <token>``, answered ``<token> <rows>`` on
+stdout). It is a plain subprocess, not a multiprocessing child, so it holds no shared
+semaphores to leak. It takes the journal's writer lock first, so a writer left over from a
+killed server finishes before a new one starts. It runs at a lower CPU priority, ignores
+SIGINT and SIGTERM (Ctrl-C or a group kill reaches the whole process group; the server
+decides when to stop) and, when its stdin closes because the server died, writes what is
+left and exits.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import fcntl
 import logging
-import multiprocessing
 import os
-import queue
+import select
 import signal
+import subprocess
+import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-
-from serving.log_writer import LogWriter
 
 log = logging.getLogger(__name__)
 
-BATCH, ERROR, FLUSH, STOP = "batch", "error", "flush", "stop"
 ANSWER_SECONDS = 120.0  # a flush of a long backlog (plus Feast's first import) takes a while
 
 
 class WriterProcess:
-    """The parent's side: send records, ask for a flush, stop (flushing everything)."""
+    """The server's side: start the writer, ask for a flush, stop it (flushing everything)."""
 
     def __init__(
-        self, log_dir: Path, flush_seconds: float, sink_factory: Callable[[], object]
+        self, log_dir: Path, flush_seconds: float, feast: tuple[Path, Path | None] | None = None
     ) -> None:
-        # spawn, not fork: the server already runs threads (fork would copy held locks).
-        context = multiprocessing.get_context("spawn")
-        self._inbox = context.Queue()
-        self._answers = context.Queue()
-        self._process = context.Process(
-            target=run_writer,
-            args=(self._inbox, self._answers, str(log_dir), flush_seconds, sink_factory),
-            name="ontime-log-writer",
-            daemon=True,
-        )
+        self.command = [
+            sys.executable, "-m", "serving.log_process",
+            "--log-dir", str(log_dir), "--flush-seconds", str(flush_seconds),
+        ]  # fmt: skip
+        if feast is not None:
+            self.command += ["--feast-repo", str(feast[0])]
+            if feast[1] is not None:
+                self.command += ["--feast-yaml", str(feast[1])]
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()  # one question at a time
+        self._pending = b""
 
     def start(self) -> None:
-        self._process.start()
+        self._process = subprocess.Popen(
+            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+        )
+        self._pending = b""
 
     @property
     def alive(self) -> bool:
-        return self._process.is_alive()
+        return self._process is not None and self._process.poll() is None
 
-    def send_batch(self, batch) -> bool:
-        """Queue a served batch; False if the writer is gone (the caller keeps it)."""
-        return self._send(BATCH, batch)
-
-    def send_error(self, row: dict) -> bool:
-        return self._send(ERROR, row)
-
-    def _send(self, kind: str, payload) -> bool:
-        if not self._process.is_alive():
-            return False
-        self._inbox.put((kind, payload))
-        return True
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def flush(self) -> int:
-        """Everything sent so far is written when this returns; prediction rows written."""
-        return self._ask(FLUSH)
+        """Everything in the journal now is in the tables when this returns; rows written."""
+        return self._ask("flush")
 
     def stop(self) -> int:
-        """Write everything sent so far and end the process."""
-        written = self._ask(STOP)
-        self._process.join(timeout=30)
-        if self._process.is_alive():
+        """Write everything in the journal and end the process."""
+        written = self._ask("stop")
+        process, self._process = self._process, None
+        if process is None:
+            return written
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             log.error("log writer did not exit; terminating it")
-            self._process.terminate()
-        self._inbox.close()
+            process.kill()
+            process.wait()
+        for pipe in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):  # the writer is gone; its pipe may be broken
+                pipe.close()
         return written
 
-    def _ask(self, kind: str) -> int:
-        token = uuid.uuid4().hex
-        if not self._send(kind, token):
-            log.error("log writer process is gone (exit code %s)", self._process.exitcode)
-            return 0
-        deadline = time.monotonic() + ANSWER_SECONDS
-        while time.monotonic() < deadline:
+    def _ask(self, command: str) -> int:
+        with self._lock:
+            process = self._process
+            if process is None or process.poll() is not None:
+                return 0
+            token = uuid.uuid4().hex
             try:
-                answered, written = self._answers.get(timeout=1.0)
-            except queue.Empty:
-                if not self._process.is_alive():
-                    log.error("log writer died (exit code %s)", self._process.exitcode)
+                process.stdin.write(f"{command} {token}\n".encode())
+                process.stdin.flush()
+            except OSError:
+                return 0  # it just died; the supervisor restarts it
+            deadline = time.monotonic() + ANSWER_SECONDS
+            fd = process.stdout.fileno()
+            while time.monotonic() < deadline:
+                if not select.select([fd], [], [], 1.0)[0]:
+                    if process.poll() is not None:
+                        return 0
+                    continue
+                chunk = os.read(fd, 4096)
+                if not chunk:
                     return 0
-                continue
-            if answered == token:
-                return written
-        log.error("log writer did not answer '%s' within %.0f s", kind, ANSWER_SECONDS)
+                self._pending += chunk
+                while b"\n" in self._pending:
+                    line, self._pending = self._pending.split(b"\n", 1)
+                    answered, _, rows = line.decode().partition(" ")
+                    if answered == token:
+                        return int(rows)
+            log.error("log writer did not answer '%s' within %.0f s", command, ANSWER_SECONDS)
+            return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The writer's loop: write on schedule, when asked, and once more when the server goes."""
+    parser = argparse.ArgumentParser(prog="serving.log_process")
+    parser.add_argument("--log-dir", type=Path, required=True)
+    parser.add_argument("--flush-seconds", type=float, required=True)
+    parser.add_argument("--feast-repo", type=Path)
+    parser.add_argument("--feast-yaml", type=Path)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.nice(10)  # background work: on a busy machine the request threads come first
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from serving.log_writer import LogWriter
+
+    journal = args.log_dir / "journal"
+    journal.mkdir(parents=True, exist_ok=True)
+    lock = os.open(journal / "writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # waits for a writer that is still draining
+    writer = LogWriter(args.log_dir, _LazySink(args.feast_repo, args.feast_yaml))
+    _serve(writer, args.flush_seconds)
+
+
+def _serve(writer, flush_seconds: float) -> None:
+    buffer = b""
+    due = time.monotonic()
+    while True:
+        ready = select.select([0], [], [], max(0.0, due - time.monotonic()))[0]
+        if not ready:
+            _catch_up(writer)
+            due = time.monotonic() + flush_seconds
+            continue
+        chunk = os.read(0, 4096)
+        if not chunk:  # the server is gone: write what it left, then go too
+            _catch_up(writer)
+            return
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            command, _, token = line.decode().partition(" ")
+            rows = _catch_up(writer)
+            os.write(1, f"{token} {rows}\n".encode())
+            if command == "stop":
+                return
+
+
+def _catch_up(writer) -> int:
+    try:
+        return writer.catch_up()
+    except Exception:
+        # The disk, most likely: the records stay in the journal and are retried.
+        log.exception("writing the prediction log failed; will retry")
         return 0
 
 
-def run_writer(inbox, answers, log_dir: str, flush_seconds: float, sink_factory) -> None:
-    """The child's loop: buffer records, write on schedule and when asked."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Background work: on a busy machine the scheduler should prefer the request threads.
-    os.nice(10)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parent = os.getppid()
-    writer = LogWriter(Path(log_dir), _LazySink(sink_factory))
-    due = time.monotonic() + flush_seconds
-    while True:
-        try:
-            kind, payload = inbox.get(timeout=max(0.0, due - time.monotonic()))
-        except queue.Empty:
-            writer.flush()
-            due = time.monotonic() + flush_seconds
-            if os.getppid() != parent:  # the server died without stopping us
-                return
-            continue
-        if kind == BATCH:
-            writer.add_batch(payload)
-        elif kind == ERROR:
-            writer.add_error(payload)
-        else:
-            answers.put((payload, writer.flush()))
-            if kind == STOP:
-                return
-
-
 class _LazySink:
-    """Opens the Feast sink on first write, and again after a failed open."""
+    """Opens the Feast log sink on first write, and again after a failed open."""
 
-    def __init__(self, factory: Callable[[], object] | None) -> None:
-        self.factory = factory
+    def __init__(self, repo: Path | None, yaml_file: Path | None) -> None:
+        self.repo, self.yaml_file = repo, yaml_file
         self.sink = None
 
     def write(self, batches) -> int:
-        if self.factory is None:
+        if self.repo is None:
             return 0
         if self.sink is None:
-            self.sink = self.factory()
+            from serving.feast_log import open_feast_sink
+
+            self.sink = open_feast_sink(self.repo, self.yaml_file)
         return self.sink.write(batches)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

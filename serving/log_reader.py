@@ -36,10 +36,14 @@ PREDICTION_COLUMNS = [
     FEATURE_SERVICE, ROLE, PROBABILITY, DECISION, THRESHOLD, LATENCY_MS,
 ]  # fmt: skip
 ERROR_KIND, ERROR_DETAIL = "kind", "detail"
-ERROR_COLUMNS = [SERVED_AT, ERROR_KIND, ERROR_DETAIL, LATENCY_MS]
+ERROR_COLUMNS = [SERVED_AT, ERROR_KIND, ERROR_DETAIL, LATENCY_MS, REQUEST_ID]
 
 # Roles: who answered the caller (champion or canary), and who only scored in the background.
 CHAMPION, CANARY, SHADOW = "champion", "canary", "shadow"
+
+# A feature status serving adds to the contract's: the value was dated after the prediction
+# time, so the model never saw it (the rule's missing policy applied instead).
+FUTURE = "future"
 
 STATUS_SUFFIX = "__status"
 AGE_SUFFIX = "__age_s"

@@ -26,6 +26,9 @@ class OnlineRows:
 
     values: dict[str, list[Any]]  # feature -> raw values as served
     event_epoch_s: dict[str, np.ndarray]  # feature -> event time (NaN when unknown)
+    # feature -> the newest event time behind the value (an on-demand feature's newest
+    # input), which must not be after the prediction time
+    newest_epoch_s: dict[str, np.ndarray]
     found: dict[str, np.ndarray]  # feature -> the entity key had a row in its view
     feast_status: dict[str, list[int]]  # logged ref (view__feature) -> Feast FieldStatus
     feast_epoch_s: dict[str, list[int]]  # logged ref -> event time in whole seconds
@@ -123,7 +126,7 @@ class ServiceLookup:
                 statuses[ref] = states
                 epoch[ref] = stamps
 
-        values, event, found = {}, {}, {}
+        values, event, newest, found = {}, {}, {}, {}
         for feature, ref in self.logged_refs.items():
             values[feature] = table[self._response_name[ref]]
             if feature in self.inputs_of:
@@ -132,16 +135,21 @@ class ServiceLookup:
                 present = np.array([statuses[i] for i in inputs]).reshape(-1, rows)
                 stamps[present == FEAST_NOT_FOUND] = np.nan
                 event[feature] = stamps.min(axis=0) if len(inputs) else np.full(rows, np.nan)
+                newest[feature] = (
+                    np.fmax.reduce(stamps, axis=0) if len(inputs) else np.full(rows, np.nan)
+                )
                 found[feature] = (present != FEAST_NOT_FOUND).all(axis=0)
             else:
                 stamps = np.asarray(epoch.get(ref, [0] * rows), dtype="float64")
                 state = np.asarray(statuses.get(ref, [FEAST_PRESENT] * rows))
                 event[feature] = np.where(state == FEAST_NOT_FOUND, np.nan, stamps)
+                newest[feature] = event[feature]
                 found[feature] = state != FEAST_NOT_FOUND
         logged = set(self.logged_refs.values())
         return OnlineRows(
             values=values,
             event_epoch_s=event,
+            newest_epoch_s=newest,
             found=found,
             feast_status={r: s for r, s in statuses.items() if r in logged},
             feast_epoch_s={r: e for r, e in epoch.items() if r in logged},

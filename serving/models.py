@@ -2,7 +2,10 @@
 
 The scorer never talks to MLflow. It asks a ``ModelSource`` which version each alias points
 at (cheap, polled) and loads a version only when an alias moved. ``RegistryModelSource``
-wraps ``training.registry``; tests use ``StaticModelSource`` with real bundles.
+wraps ``training.registry``; tests use ``StaticModelSource`` with real bundles. Both sources
+that read files verify them (SHA-256 against their record) and load and probe the model in
+a child process first, so a tampered or corrupt artifact is refused, never served, and
+cannot crash the server.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Protocol
 
 from ontime.settings import Settings
 from training.bundle import ModelBundle
+from training.integrity import load_checked_folder
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class RegistryModelSource:
     def load(self, alias: str) -> ServedModel | None:
         from training.registry import load_alias
 
-        loaded = load_alias(self.settings, alias)
+        loaded = load_alias(self.settings, alias, isolated=True)
         if loaded is None:
             return None
         return ServedModel(
@@ -95,9 +99,12 @@ class BundleFolderSource:
     The version is ``folder:<folder name>`` so a response still names the exact artifact.
     """
 
-    def __init__(self, folders: dict[str, Path], name: str = "local") -> None:
+    def __init__(
+        self, folders: dict[str, Path], name: str = "local", check_timeout_s: float = 60.0
+    ) -> None:
         self.folders = {alias: Path(folder) for alias, folder in folders.items()}
         self.name = name
+        self.check_timeout_s = check_timeout_s
 
     def alias_versions(self) -> dict[str, str]:
         return {alias: f"folder:{folder.name}" for alias, folder in self.folders.items()}
@@ -110,5 +117,5 @@ class BundleFolderSource:
             name=self.name,
             version=f"folder:{folder.name}",
             alias=alias,
-            bundle=ModelBundle.load(folder),
+            bundle=load_checked_folder(folder, f"bundle folder {folder}", self.check_timeout_s),
         )

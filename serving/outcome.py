@@ -7,15 +7,21 @@ from datetime import datetime
 from typing import Any
 
 # Error kinds (the ``kind`` column of the error log) and the HTTP status each maps to.
+# Nothing maps to 500: what the service cannot do right now is 503, and a client may retry.
 VALIDATION, NOT_FOUND, CONTRACT = "validation", "not_found", "contract"
 STORE_UNAVAILABLE, TOO_LARGE, INTERNAL = "store_unavailable", "too_large", "internal"
+LOG_UNAVAILABLE, UNAUTHORIZED = "log_unavailable", "unauthorized"
+UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 HTTP_STATUS = {
     VALIDATION: 422,
     NOT_FOUND: 404,
     CONTRACT: 422,
     STORE_UNAVAILABLE: 503,
     TOO_LARGE: 413,
-    INTERNAL: 500,
+    INTERNAL: 503,
+    LOG_UNAVAILABLE: 503,
+    UNAUTHORIZED: 401,
+    UNSUPPORTED_MEDIA_TYPE: 415,
 }
 
 

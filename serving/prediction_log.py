@@ -1,96 +1,157 @@
-"""The prediction log as the request path sees it: hand records over, never wait for disk.
+"""The prediction log as the request path sees it: durable before acknowledged.
 
-Requests only hand records over; a writer (``serving.log_writer``) turns them into parquet
-(and Feast's feature log) every ``flush_seconds`` and on ``close``, so nothing acknowledged is
-lost on a clean shutdown. The service runs the writer in a separate process
-(``serving.log_process``): building the tables holds the GIL for ~0.2 ms per row, which in a
-thread stalls requests.
+A served batch is pickled and appended to the journal (``serving.journal``); with the
+default ``fsync`` durability the request waits for its group's fsync, so a 200 always
+names a row that survives a crash. A writer process (``serving.log_process``) turns the
+journal into the parquet tables; a supervisor thread restarts it if it dies, and the
+new one resumes from its checkpoint. Error rows are journaled too, without waiting.
 """
 
 from __future__ import annotations
 
+import logging
+import pickle
 import random
 import threading
-from collections.abc import Callable
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from serving.journal import Backlog, Journal, JournalUnavailable
+from serving.journal_files import BATCH, ERROR
 from serving.log_process import WriterProcess
-from serving.log_writer import LogWriter
 from serving.records import ServedBatch
+
+log = logging.getLogger(__name__)
+
+SUPERVISE_SECONDS = 0.5
+
+
+class LogUnavailable(Exception):
+    """The prediction log cannot take the record; the request must not be acknowledged."""
+
+
+@dataclass(frozen=True)
+class LogHealth:
+    """What readiness and /metrics say about the log."""
+
+    durability: str
+    backlog_rows: int
+    oldest_unwritten_s: float
+    dead_lettered: int
+    writer_up: bool
+    writer_restarts: int
+    journal_failures: int
+    problem: str | None  # why the log makes the service not ready, if it does
 
 
 class PredictionLogger:
-    """Takes served batches and errors on the request path; a writer persists them.
-
-    With ``separate_process`` the writer runs in its own process from ``start`` to
-    ``close`` and writes Feast's log through a sink from ``sink_factory`` (picklable, called
-    in that process; None = no Feast log). Otherwise it runs in a thread of this process and
-    writes Feast's log through ``feast_sink``.
-    """
+    """Journals served batches and errors; a supervised writer process persists them."""
 
     def __init__(
         self,
         log_dir: Path,
         flush_seconds: float,
         sample_rate: float = 1.0,
-        feast_sink=None,
-        sink_factory: Callable[[], object] | None = None,
-        separate_process: bool = False,
+        *,
+        durability: str = "fsync",
+        segment_bytes: int = 64 << 20,
+        max_lag_seconds: float = 120.0,
+        feast: tuple[Path, Path | None] | None = None,
     ) -> None:
         self.log_dir = Path(log_dir)
-        self.flush_seconds = flush_seconds
         self.sample_rate = sample_rate
-        self.sink_factory = sink_factory
-        self.separate_process = separate_process
-        self._local = LogWriter(self.log_dir, feast_sink)  # used when no process runs
-        self._process = None
+        self.max_lag_seconds = max_lag_seconds
+        self.journal = Journal(self.log_dir / "journal", durability, segment_bytes)
+        self.writer = WriterProcess(self.log_dir, flush_seconds, feast)
+        self.writer_restarts = 0
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._supervisor: threading.Thread | None = None
 
     def sampled(self) -> bool:
         """Whether this request is logged (errors always are)."""
         return self.sample_rate >= 1.0 or random.random() < self.sample_rate
 
-    def log_batch(self, batch: ServedBatch) -> None:
-        process = self._process
-        if process is not None and process.send_batch(batch):
-            return
-        self._local.add_batch(batch)
+    def log_batches(self, batches: list[ServedBatch]) -> None:
+        """Journal served batches; returns once durable (raises LogUnavailable if not)."""
+        frames = []
+        for batch in batches:
+            rows = sum(len(s.rows) for s in batch.scored)
+            payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+            frames.append((BATCH, rows, batch.served_at.timestamp(), payload))
+        try:
+            self.journal.append(frames)
+        except JournalUnavailable as exc:
+            raise LogUnavailable(str(exc)) from None
 
-    def log_error(self, kind: str, detail: str, latency_ms: float) -> None:
-        row = {"served_at": datetime.now(UTC), "kind": kind, "detail": detail}
-        row["latency_ms"] = float(latency_ms)
-        process = self._process
-        if process is not None and process.send_error(row):
-            return
-        self._local.add_error(row)
+    def log_error(self, kind: str, detail: str, latency_ms: float, request_id: str = "") -> None:
+        """Journal an error row; never raises (an error answer is not an acknowledgement)."""
+        served = datetime.now(UTC)
+        row = {
+            "served_at": served,
+            "kind": kind,
+            "detail": detail,
+            "latency_ms": float(latency_ms),
+            "request_id": request_id or uuid.uuid4().hex,
+        }
+        payload = pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            # Not waited for: an error answer acknowledges nothing, and this may be called
+            # on the event loop (refusals at the edge).
+            self.journal.append([(ERROR, 1, served.timestamp(), payload)], wait=False)
+        except JournalUnavailable as exc:
+            log.warning("error row %s not logged: %s", row["request_id"], exc)
 
     def start(self) -> None:
+        """Open the journal (counting what earlier runs left) and start the writer."""
+        self.journal.open()
+        self.writer.start()
         self._stop.clear()
-        if self.separate_process:
-            self._process = WriterProcess(self.log_dir, self.flush_seconds, self.sink_factory)
-            self._process.start()
-            self._local.handover(self._process)  # what was logged before start
-        else:
-            self._thread = threading.Thread(target=self._run, name="log-flusher", daemon=True)
-            self._thread.start()
+        self._supervisor = threading.Thread(target=self._supervise, name="log-writer-watch",
+                                            daemon=True)  # fmt: skip
+        self._supervisor.start()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.flush_seconds):
-            self._local.flush()
+    def _supervise(self) -> None:
+        while not self._stop.wait(SUPERVISE_SECONDS):
+            # Also forgets what the writer has persisted: without readiness probes nothing
+            # else would, and the journal's list of unwritten records would only grow.
+            self.journal.backlog()
+            if not self.writer.alive and not self._stop.is_set():
+                self.writer_restarts += 1
+                log.error("log writer process died; restarting it (restart %d)",
+                          self.writer_restarts)  # fmt: skip
+                self.writer.start()
 
     def close(self) -> None:
-        """Stop the writer and write everything still buffered."""
+        """Commit the journal, then let the writer write everything and stop."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        process, self._process = self._process, None
-        if process is not None:
-            process.stop()
-        self._local.flush()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=5)
+        self.journal.close()
+        if not self.writer.alive:  # died since the last check: one more to drain the journal
+            self.writer.start()
+        self.writer.stop()
 
     def flush(self) -> int:
-        """Write what is buffered now; returns prediction rows written."""
-        written = self._process.flush() if self._process is not None else 0
-        return written + self._local.flush()
+        """Write everything journaled so far into the tables now; prediction rows written."""
+        return self.writer.flush()
+
+    def health(self) -> LogHealth:
+        backlog: Backlog = self.journal.backlog()
+        problem = None
+        if backlog.oldest_age_s > self.max_lag_seconds:
+            problem = (
+                f"prediction log is {backlog.oldest_age_s:.0f} s behind "
+                f"(serving.log_max_lag_seconds is {self.max_lag_seconds:.0f})"
+            )
+        return LogHealth(
+            durability=self.journal.durability,
+            backlog_rows=backlog.rows,
+            oldest_unwritten_s=backlog.oldest_age_s,
+            dead_lettered=backlog.dead_lettered,
+            writer_up=self.writer.alive,
+            writer_restarts=self.writer_restarts,
+            journal_failures=self.journal.failures,
+            problem=problem,
+        )

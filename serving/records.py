@@ -6,7 +6,7 @@ table (the log schema shared with monitoring) and into Feast's logged-features t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import chain
 
@@ -23,7 +23,7 @@ class ScoredRows:
     model_name: str
     model_version: str
     role: str  # champion | canary | shadow
-    threshold: float
+    threshold: np.ndarray  # per scored row (segment thresholds)
     rows: np.ndarray  # positions in the batch
     probability: np.ndarray
     decision: np.ndarray
@@ -41,9 +41,12 @@ class ServedBatch:
     keys: dict[str, list]
     online: OnlineRows
     ages: dict[str, np.ndarray]
+    future: dict[str, np.ndarray]  # feature -> value dated after the prediction time
     categorical: frozenset[str]
     scored: list[ScoredRows] = field(default_factory=list)
     latency_ms: float = 0.0
+    # Declared passthrough request fields (serving.passthrough): logged, never features.
+    passthrough: dict[str, list] = field(default_factory=dict)
 
     @property
     def answered(self) -> np.ndarray:
@@ -71,6 +74,8 @@ class ServedBatch:
         }
         for key, values in self.keys.items():
             columns[key] = [str(v) for v in take(values)]
+        for name, values in self.passthrough.items():
+            columns[name] = [None if v is None else str(v) for v in take(values)]
         columns.update(
             model_name=[scored.model_name] * n,
             model_version=[scored.model_version] * n,
@@ -78,7 +83,7 @@ class ServedBatch:
             role=[scored.role] * n,
             probability=np.asarray(scored.probability, dtype="float64").tolist(),
             decision=np.asarray(scored.decision, dtype=bool).tolist(),
-            threshold=[scored.threshold] * n,
+            threshold=np.asarray(scored.threshold, dtype="float64").tolist(),
             latency_ms=[self.latency_ms] * n,
         )
         for name, values in self.online.values.items():
@@ -86,6 +91,27 @@ class ServedBatch:
             columns[f"{name}__status"] = list(scored.statuses.get(name, [None] * n))
             columns[f"{name}__age_s"] = np.asarray(self.ages[name], dtype="float64")[rows].tolist()
         return columns
+
+
+def single_rows(batch: ServedBatch) -> list[ServedBatch]:
+    """The batch cut into one-row batches (each model's rows apart), to isolate a bad row."""
+    rows = []
+    for scored in batch.scored:
+        probability = np.asarray(scored.probability)
+        decision = np.asarray(scored.decision)
+        for i in range(len(scored.rows)):
+            one = ScoredRows(
+                model_name=scored.model_name,
+                model_version=scored.model_version,
+                role=scored.role,
+                threshold=np.asarray(scored.threshold)[i : i + 1],
+                rows=scored.rows[i : i + 1],
+                probability=probability[i : i + 1],
+                decision=decision[i : i + 1],
+                statuses={name: [values[i]] for name, values in scored.statuses.items()},
+            )
+            rows.append(replace(batch, scored=[one]))
+    return rows
 
 
 def prediction_frame(batches: list[ServedBatch]) -> pd.DataFrame:

@@ -3,6 +3,10 @@
 The current lineup is one immutable object swapped by a single assignment, so a request
 that started with version 3 finishes with version 3 while the next one may get version 4.
 A background thread polls the registry's alias -> version map and loads only what moved.
+A loaded model must score a probe row here before it is swapped in; a model that fails
+(here or in the source's own checks) is not served: the current one keeps answering, the
+failure is logged with the version and counted in ``ontime_model_load_failures_total``, and
+a refused version is not tried again until its alias moves.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from prometheus_client import Counter
 
 from serving.models import ModelSource, ServedModel
+from training.integrity import ModelRejected, probe
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +84,14 @@ class Release:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self._refused: dict[str, str] = {}  # alias -> version refused for what it is
+        # Registered by the service into its metrics registry (counts from the first load on).
+        self.load_failures = Counter(
+            "ontime_model_load_failures",
+            "Model versions that failed to load or verify, by alias and version.",
+            ["alias", "version"],
+            registry=None,
+        )
 
     def refresh(self) -> bool:
         """Poll the aliases once; load and swap in what moved. True if the lineup changed."""
@@ -109,13 +123,26 @@ class Release:
             return None
         if held is not None and held.version == version:
             return held
+        if self._refused.get(alias) == version:
+            return held  # refused already (logged and counted once)
         try:
             model = self.source.load(alias)
+            if model is None:
+                return held
+            model = prepare(model)
+            # The last check before any request sees it; a crash-prone booster never gets
+            # here (the source probes it in a child process first).
+            probe(model.bundle, f"model {model.name} v{model.version}")
         except Exception as exc:
-            self.last_error = f"cannot load model for alias '{alias}': {exc}"
-            log.error(self.last_error)
+            self.load_failures.labels(alias, version).inc()
+            self.last_error = f"cannot load model version {version} for alias '{alias}': {exc}"
+            kept = f"; still serving version {held.version}" if held is not None else ""
+            log.error("%s%s", self.last_error, kept)
+            if isinstance(exc, ModelRejected):
+                self._refused[alias] = version
             return held
-        return prepare(model) if model is not None else held
+        self._refused.pop(alias, None)
+        return model
 
     def start(self, interval_s: float) -> None:
         """Poll in the background every ``interval_s`` seconds until ``stop``."""

@@ -6,10 +6,11 @@ hand-copied), so a service with other keys gets another request model automatica
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from serving.outcome import Prediction
 
@@ -18,7 +19,9 @@ class FeatureOut(BaseModel):
     value: float | bool | str | None = Field(
         description="Raw value as served, before the contract."
     )
-    status: str = Field(description="present, missing, capped, out_of_range, unseen_category, ...")
+    status: str = Field(
+        description="present, missing, capped, out_of_range, unseen_category, stale, future, ..."
+    )
     age_s: float | None = Field(description="Seconds between the value's event time and the "
                                 "prediction time; null when unknown.")  # fmt: skip
 
@@ -43,6 +46,9 @@ class PredictionOut(BaseModel):
 class ErrorInfo(BaseModel):
     kind: str = Field(description="validation, not_found, contract, store_unavailable, ...")
     detail: str
+    request_id: str | None = Field(
+        None, description="Also in the X-Request-ID header; the server log has the details."
+    )
 
 
 class ErrorOut(BaseModel):
@@ -59,19 +65,36 @@ class BatchOut(BaseModel):
     results: list[BatchItemOut]
 
 
+INT64 = {"ge": -(2**63), "le": 2**63 - 1}  # what Feast's INT64 keys can hold
+
+
 def request_models(
-    entity_keys: dict[str, str], service: str
+    entity_keys: dict[str, str],
+    service: str,
+    passthrough: Sequence[str] = (),
+    max_key_length: int = 256,
 ) -> tuple[type[BaseModel], type[BaseModel]]:
-    """(row model, batch model) for a FeatureService's entity keys (key -> Feast value type)."""
+    """(row model, batch model) for a FeatureService's entity keys (key -> Feast value type).
+
+    ``passthrough`` names extra request fields that are logged but never used as features.
+    """
     fields: dict[str, Any] = {}
     for key, kind in entity_keys.items():
         python_type = int if kind.startswith("INT") else str
-        constraint = {} if python_type is int else {"min_length": 1}
-        fields[key] = (python_type, Field(description=f"Entity key of {service}.", **constraint))
+        bounds = INT64 if python_type is int else {"min_length": 1, "max_length": max_key_length}
+        fields[key] = (python_type, Field(description=f"Entity key of {service}.", **bounds))
     fields["prediction_time"] = (
         datetime | None,
         Field(None, description="When the prediction is asked (default: now); naive = UTC."),
     )
+    text = Annotated[str, StringConstraints(max_length=max_key_length)]
+    number = Annotated[int, Field(**INT64)]
+    for name in passthrough:
+        fields[name] = (
+            text | number | None,
+            Field(None, description="Passthrough field: logged with the prediction, not a "
+                  "feature (serving.passthrough)."),
+        )  # fmt: skip
     strict = ConfigDict(extra="forbid")
     row = create_model("PredictRequest", __config__=strict, **fields)
     batch = create_model(

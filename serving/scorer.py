@@ -16,20 +16,26 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ontime.contract import FeatureContract, apply_contract_arrays
-from serving.freshness import allowed_ages, feature_ages, stale_masks
+from serving.answers import prediction, rejection
+from serving.freshness import (
+    allowed_ages,
+    blank,
+    feature_ages,
+    future_masks,
+    mark_future,
+    stale_masks,
+)
 from serving.lookup import ServiceLookup
 from serving.metrics import ServingMetrics
 from serving.models import ServedModel
 from serving.outcome import (
-    CONTRACT,
     INTERNAL,
-    NOT_FOUND,
+    LOG_UNAVAILABLE,
     STORE_UNAVAILABLE,
-    FeatureReport,
-    Prediction,
     RowOutcome,
     ScoringError,
 )
+from serving.prediction_log import LogUnavailable
 from serving.records import ScoredRows, ServedBatch
 from serving.release import CANARY, CHAMPION, SHADOW, Release, canary_mask
 from serving.store import StoreHandle, StoreUnavailable
@@ -56,12 +62,20 @@ class Scorer:
         self._limits: dict[tuple[str, tuple[str, ...]], dict[str, float]] = {}
 
     def score(
-        self, keys: dict[str, list], prediction_epoch_s: np.ndarray, extra: dict | None = None
+        self,
+        keys: dict[str, list],
+        prediction_epoch_s: np.ndarray,
+        extra: dict | None = None,
+        *,
+        request_ids: list[str] | None = None,
+        passthrough: dict[str, list] | None = None,
     ) -> list[RowOutcome]:
         """Score rows given column-wise (entity key -> values) at their prediction times.
 
-        Raises ScoringError for what fails the whole batch (no model, store down); a row the
-        contract rejects or whose entity is unknown gets its own error outcome.
+        ``request_ids`` name the rows (new ids when omitted); ``passthrough`` columns are
+        logged beside them. Raises ScoringError for what fails the whole batch (no model,
+        store down, log unavailable); a row the contract rejects or whose entity is unknown
+        gets its own error outcome. Returns only once the served rows are durably logged.
         """
         started = time.perf_counter()
         lineup = self.release.lineup
@@ -80,7 +94,7 @@ class Scorer:
             runs.append((challenger, SHADOW, np.arange(n)))
 
         served_at = datetime.now(UTC)
-        request_ids = [uuid.uuid4().hex for _ in range(n)]
+        request_ids = request_ids or [uuid.uuid4().hex for _ in range(n)]
         outcomes: list[RowOutcome | None] = [None] * n
         batches: dict[str, ServedBatch] = {}
         for model, role, rows in runs:
@@ -91,16 +105,18 @@ class Scorer:
                 if batch is None:
                     batch = self._lookup(model, keys, prediction_epoch_s, extra, served_at)
                     batch.request_ids = request_ids
+                    batch.passthrough = passthrough or {}
                     batches[model.bundle.feature_service] = batch
                 self._run(model, role, rows, batch, outcomes)
-            except ScoringError as exc:
+            except Exception as exc:
                 if role == SHADOW:  # a shadow must never change or fail the answer
                     log.warning("shadow %s v%s skipped: %s", model.name, model.version, exc)
                     continue
-                self._count_error(exc.kind)
+                if isinstance(exc, ScoringError):
+                    self._count_error(exc.kind)
                 raise
         latency_ms = (time.perf_counter() - started) * 1000.0
-        self._record(batches, outcomes, latency_ms)
+        self._record(batches, outcomes, latency_ms, request_ids)
         return [o if o is not None else _internal_outcome() for o in outcomes]
 
     def _lookup(
@@ -132,6 +148,7 @@ class Scorer:
             keys={k: keys[k] for k in lookup.spec.entity_keys},
             online=online,
             ages=feature_ages(prediction_epoch_s, online.event_epoch_s),
+            future=future_masks(prediction_epoch_s, online.newest_epoch_s),
             categorical=categorical,
         )
 
@@ -169,8 +186,14 @@ class Scorer:
         raw = {f: _column(online.values[f] if every_row else _take(online.values[f], rows))
                for f in features}  # fmt: skip
         ages = {f: batch.ages[f][rows] for f in features}
-        stale = stale_masks(ages, self._allowed(batch.feature_service, features))
+        # A value from after the prediction time never reaches the model: blanked, the
+        # rule's missing policy decides, and it is reported as ``future``.
+        future = {f: batch.future[f][rows] for f in features}
+        raw = {f: blank(raw[f], future[f]) for f in features}
+        limits = self._allowed(batch.feature_service, features)
+        stale = stale_masks(ages, limits)
         result = apply_contract_arrays(raw, self.contract, features, bundle.categories, stale)
+        mark_future(result.statuses, future)
         accepted = result.rejected == ""
         kept = rows[accepted]
         keep_positions = np.flatnonzero(accepted)
@@ -182,18 +205,22 @@ class Scorer:
             # The booster runs on one thread (set when the release loaded it): OpenMP start-up
             # costs more than scoring a request's rows, and requests already run side by side.
             probability = bundle.predict_proba_columns(columns, result.categories)
-        decision = bundle.decide(probability)
+        # Each row's threshold as training chose it: by its segment value when the bundle
+        # has per-segment thresholds (a stale or future value counts as missing, as offline).
+        thresholds = self._thresholds(bundle, raw, stale, batch, rows)[accepted]
+        decision = probability >= thresholds
         statuses = {f: result.statuses[f].tolist() for f in features}
         if role != SHADOW:
             for position, row in enumerate(rows):
                 if not accepted[position]:
-                    outcomes[row] = RowOutcome(error=self._rejection(result, position, batch, row))
+                    error = rejection(result, position, batch, row, self.contract, limits)
+                    outcomes[row] = RowOutcome(error=error)
             for j, row in enumerate(kept):
                 position = keep_positions[j]
                 outcomes[row] = RowOutcome(
-                    prediction=self._prediction(
+                    prediction=prediction(
                         model, role, batch, int(row), float(probability[j]), bool(decision[j]),
-                        {f: statuses[f][position] for f in features},
+                        float(thresholds[j]), {f: statuses[f][position] for f in features},
                     )
                 )  # fmt: skip
         kept_statuses = (
@@ -206,13 +233,28 @@ class Scorer:
                 model_name=model.name,
                 model_version=model.version,
                 role=role,
-                threshold=float(bundle.threshold),
+                threshold=thresholds,
                 rows=kept,
                 probability=probability,
                 decision=decision,
                 statuses=kept_statuses,
             )
         )
+
+    @staticmethod
+    def _thresholds(
+        bundle, raw: dict, stale: dict, batch: ServedBatch, rows: np.ndarray
+    ) -> np.ndarray:
+        """Each of ``rows``' decision threshold (``bundle.row_thresholds``)."""
+        column = bundle.threshold_column
+        if column is None:
+            return np.full(len(rows), float(bundle.threshold))
+        if column in raw:  # a feature: its served value, blanked where it is not usable
+            unusable = stale.get(column, np.zeros(len(rows), dtype=bool))
+            values = [None if bad else v for v, bad in zip(raw[column], unusable, strict=True)]
+        else:  # an entity key
+            values = [batch.keys[column][row] for row in rows]
+        return bundle.row_thresholds(values)
 
     def _allowed(self, service: str, features: list[str]) -> dict[str, float]:
         key = (service, tuple(features))
@@ -221,56 +263,31 @@ class Scorer:
             self._limits[key] = allowed_ages(lookup.spec, self.contract, features)
         return self._limits[key]
 
-    def _rejection(self, result, position: int, batch: ServedBatch, row: int) -> ScoringError:
-        """404 when a required feature is absent because its entity is unknown, else 422."""
-        reason = result.rejected[position]
-        online = batch.online
-        for feature in result.statuses:
-            rule = self.contract.rule(feature)
-            if rule.missing == "reject" and not online.found[feature][row]:
-                named = ", ".join(
-                    f"{k}='{batch.keys[k][row]}'" for k in online.feature_keys[feature]
-                )
-                return ScoringError(NOT_FOUND, f"{named} is not in the online store")
-        return ScoringError(CONTRACT, reason)
-
-    def _prediction(
+    def _record(
         self,
-        model: ServedModel,
-        role: str,
-        batch: ServedBatch,
-        row: int,
-        probability: float,
-        decision: bool,
-        statuses: dict[str, str],
-    ) -> Prediction:
-        reports = {}
-        for feature, status in statuses.items():
-            age = float(batch.ages[feature][row])
-            reports[feature] = FeatureReport(
-                value=batch.online.values[feature][row],
-                status=status,
-                age_s=None if np.isnan(age) else age,
-            )
-        return Prediction(
-            request_id=batch.request_ids[row],
-            prediction_time=datetime.fromtimestamp(batch.prediction_epoch_s[row], tz=UTC),
-            probability=probability,
-            decision=decision,
-            threshold=float(model.bundle.threshold),
-            model_name=model.name,
-            model_version=model.version,
-            role=role,
-            feature_service=batch.feature_service,
-            features=reports,
-        )
-
-    def _record(self, batches: dict[str, ServedBatch], outcomes: list, latency_ms: float) -> None:
-        for outcome in outcomes:
+        batches: dict[str, ServedBatch],
+        outcomes: list,
+        latency_ms: float,
+        request_ids: list[str],
+    ) -> None:
+        """Log what was served (durably, before anyone is told), then count it."""
+        if self.logger is not None and self.logger.sampled():
+            for batch in batches.values():
+                batch.latency_ms = latency_ms
+            try:
+                self.logger.log_batches(list(batches.values()))
+            except LogUnavailable as exc:
+                self._count_error(LOG_UNAVAILABLE)
+                log.error("prediction log unavailable: %s", exc)
+                raise ScoringError(
+                    LOG_UNAVAILABLE, "the prediction log cannot record predictions right now"
+                ) from None
+        for outcome, request_id in zip(outcomes, request_ids, strict=True):
             if outcome is not None and outcome.error is not None:
                 self._count_error(outcome.error.kind)
                 if self.logger is not None:
-                    self.logger.log_error(outcome.error.kind, outcome.error.detail, latency_ms)
+                    error = outcome.error
+                    self.logger.log_error(error.kind, error.detail, latency_ms, request_id)
         if self.metrics is not None:
             for batch in batches.values():
                 for scored in batch.scored:
@@ -279,10 +296,6 @@ class Scorer:
                     )
                     if scored.role != SHADOW:
                         self.metrics.observe_statuses(scored.statuses)
-        if self.logger is not None and self.logger.sampled():
-            for batch in batches.values():
-                batch.latency_ms = latency_ms
-                self.logger.log_batch(batch)
 
     def _count_error(self, kind: str) -> None:
         if self.metrics is not None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
 import socket
 import threading
 import time
 from pathlib import Path
 
-from ontime.errors import OntimeError
+from ontime.errors import ConfigError, OntimeError
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +28,57 @@ def run_server(
     from serving.models import BundleFolderSource
     from serving.service import build_service
 
-    source = BundleFolderSource({settings.serving.champion_alias: bundle}) if bundle else None
+    serving = settings.serving
+    host = host or serving.host
+    check_binding(host, serving)
+    source = BundleFolderSource({serving.champion_alias: bundle}) if bundle else None
     service = build_service(settings, source=source)
-    app = create_app(service)
-    uvicorn.run(
-        app,
-        host=host or settings.serving.host,
-        port=port or settings.serving.port,
-        access_log=False,
-        log_level="warning",
-    )
+    # Started here, before uvicorn: a problem (say, another server on the same log folder)
+    # is then one line from the CLI instead of uvicorn's traceback. The app's lifespan stops
+    # it (uvicorn re-raises SIGTERM after its shutdown, so a finally here may never run).
+    service.start()
+    try:
+        uvicorn.run(
+            create_app(service),
+            host=host,
+            port=port or serving.port,
+            access_log=False,
+            log_level="warning",
+        )
+    finally:
+        service.stop()
+
+
+def check_binding(host: str, serving) -> None:
+    """Refuse a non-loopback address unless allowed; refuse a required but absent token."""
+    loopback = is_loopback(host)
+    if not loopback and not serving.allow_remote:
+        raise ConfigError(
+            f"binding to {host} exposes the service beyond this machine; set "
+            "serving.allow_remote: true to allow it"
+        )
+    required = serving.require_token if serving.require_token is not None else not loopback
+    token = os.environ.get(serving.api_token_env)
+    if required and not token:
+        raise ConfigError(
+            f"a bearer token is required on {host}: set the environment variable "
+            f"{serving.api_token_env} (or serving.require_token: false)"
+        )
+    if not loopback:
+        log.warning(
+            "serving on %s: reachable from other machines (%s)",
+            host, "token required on /v1/*" if token else "NO token: anyone can call /v1/*",
+        )  # fmt: skip
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) is this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve anywhere
 
 
 def free_port(host: str = "127.0.0.1") -> int:

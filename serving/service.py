@@ -10,11 +10,12 @@ import gc
 import logging
 import threading
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
+from ontime.errors import ConfigError
 from ontime.repo import load_contract
-from serving.feast_log import open_feast_sink
+from serving.bounds import Edge
+from serving.log_reader import PREDICTION_COLUMNS
 from serving.metrics import ServingMetrics
 from serving.models import ModelSource, RegistryModelSource
 from serving.prediction_log import PredictionLogger
@@ -39,13 +40,20 @@ class ScoringService:
     max_batch_rows: int
     poll_seconds: float
     registry_refresh_seconds: float
+    passthrough: list[str] = field(default_factory=list)
+    edge: Edge = field(default_factory=Edge)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _running: bool = False
 
     def start(self) -> None:
+        """Open the store, the log and the release poller (once; again after ``stop``)."""
+        if self._running:
+            return
+        self.logger.start()  # first: it refuses a log folder another server is writing
+        self._running = True
         self.stores.open()  # on failure a probe keeps retrying; requests get 503 meanwhile
         self.release.start(self.poll_seconds)
-        self.logger.start()
         self._stop.clear()
         refresher = threading.Thread(target=self._refresh, name="registry-refresh", daemon=True)
         refresher.start()
@@ -61,7 +69,10 @@ class ScoringService:
             self.stores.refresh_registry()
 
     def stop(self) -> None:
-        """Stop background work, then write every buffered log row."""
+        """Stop background work, then write every journaled log row."""
+        if not self._running:
+            return
+        self._running = False
         self._stop.set()
         self.release.stop()
         for thread in self._threads:
@@ -72,12 +83,19 @@ class ScoringService:
 
     @property
     def ready(self) -> tuple[bool, list[str]]:
-        """Ready when a champion is loaded and the online store answers."""
+        """Ready when a champion is loaded, the online store answers and the log keeps up.
+
+        Reasons are for clients: they name what is wrong, never a path or an exception
+        (the release and the store log those details themselves).
+        """
         reasons = []
         if self.release.lineup.champion is None:
-            reasons.append(self.release.last_error or "no champion model loaded")
+            reasons.append("no champion model loaded")
         if not self.stores.up:
-            reasons.append(self.stores.down_reason or "online store down")
+            reasons.append(self.stores.down_reason or "online store unavailable")
+        problem = self.logger.health().problem
+        if problem is not None:
+            reasons.append(problem)
         return not reasons, reasons
 
 
@@ -107,19 +125,23 @@ def build_service(
 
     entity_types = ServiceLookup(opener(), request_service).key_types
     metrics = ServingMetrics()
+    metrics.registry.register(release.load_failures)  # refused model versions, by alias
     # The log writer runs in its own process: table building off this process's GIL.
     logger = PredictionLogger(
         serving.log_dir,
         serving.log_flush_seconds,
         serving.log_sample_rate,
-        sink_factory=(
-            partial(open_feast_sink, Path(settings.feature_repo), serving.feature_store_yaml)
+        durability=serving.log_durability,
+        segment_bytes=serving.log_segment_bytes,
+        max_lag_seconds=serving.log_max_lag_seconds,
+        feast=(
+            (Path(settings.feature_repo), serving.feature_store_yaml)
             if serving.feast_logging
             else None
         ),
-        separate_process=True,
     )
     contract = load_contract(settings.feature_repo)
+    check_passthrough(serving.passthrough, entity_types, contract)
     scorer = Scorer(stores, release, contract, logger, metrics)
     return ScoringService(
         scorer=scorer,
@@ -132,4 +154,18 @@ def build_service(
         max_batch_rows=serving.max_batch_rows,
         poll_seconds=serving.alias_poll_seconds,
         registry_refresh_seconds=serving.registry_refresh_seconds,
+        passthrough=list(serving.passthrough),
+        edge=Edge.from_settings(serving),
     )
+
+
+def check_passthrough(names: list[str], entity_types: dict[str, str], contract) -> None:
+    """Passthrough fields become log columns: none may take a name the log already uses."""
+    taken = {*entity_types, "prediction_time", *PREDICTION_COLUMNS}
+    features = {rule.name for rule in contract.rules}
+    for name in names:
+        if name in taken or name in features or name.endswith(("__status", "__age_s")):
+            raise ConfigError(
+                f"serving.passthrough: '{name}' is already a request field, feature or "
+                "prediction-log column"
+            )

@@ -28,9 +28,9 @@ def show_training_and_online_row(settings: Settings) -> str:
     events = read_prediction_events(settings)
     event = events.sort_values(settings.events.time_column).iloc[[-1]].reset_index(drop=True)
     asked_at = event[settings.events.time_column].iloc[0].to_pydatetime()
-    materialize(settings.feature_repo, end=asked_at)
+    materialize(settings.feature_repo, end=asked_at, profile=settings.profile)
 
-    store = open_store(settings.feature_repo)
+    store = open_store(settings.feature_repo, settings.profile)
     spec = describe_service(store, settings.feature_service)
     contract = load_contract(settings.feature_repo)
     entities = entity_frame(event, spec, settings.events.time_column, contract.request_time_field)

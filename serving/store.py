@@ -4,11 +4,17 @@ When a lookup fails (file gone, database locked, Redis down) the handle is marke
 requests fail fast with 503 instead of each waiting for a timeout, and a background probe
 re-opens the store every few seconds until a lookup works again. Re-opening a fresh
 FeatureStore drops whatever broken connection the old one held, for any online store type.
+
+A file-backed online store (SQLite) is watched by identity (device and inode): a file that
+was replaced or renamed is reopened, and a missing file is a 503, never re-created (Feast's
+SQLite store would create an empty one on connect). Reasons given to clients name the kind
+of failure only; the exception text, which can hold paths, goes to the server log.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,8 +39,40 @@ def open_serving_store(repo: Path, yaml_file: Path | None = None):
     return FeatureStore(repo_path=str(repo), fs_yaml_file=Path(yaml_file))
 
 
+def store_file(store) -> Path | None:
+    """The online store's database file, for a file-backed store (SQLite); else None."""
+    config = store.config.online_store
+    kind = str(getattr(config, "type", ""))
+    if kind != "sqlite" and not kind.endswith("SqliteOnlineStore"):
+        return None
+    path = Path(config.path)
+    return path if path.is_absolute() else Path(store.repo_path) / path
+
+
+def public_reason(exc: BaseException) -> str:
+    """Why the store is down, in words safe to show a client (no paths, no exception text)."""
+    text = str(exc).lower()
+    if isinstance(exc, StoreFileMissing):
+        what = "its database file is missing"
+    elif "locked" in text or "busy" in text:
+        what = "the database is locked"
+    elif "not a database" in text or "malformed" in text or "corrupt" in text:
+        what = "its database file is damaged"
+    elif isinstance(exc, FileNotFoundError) or "unable to open" in text:
+        what = "its database cannot be opened"
+    elif isinstance(exc, ConnectionError) or "connect" in text:
+        what = "it cannot be reached"
+    else:
+        what = "it failed (details in the server log)"
+    return f"online store unavailable: {what}"
+
+
 class StoreUnavailable(Exception):
-    """The online store cannot answer; the message says why."""
+    """The online store cannot answer; the message says why (safe to show a client)."""
+
+
+class StoreFileMissing(Exception):
+    """The online store's database file is not there (and must not be created)."""
 
 
 class StoreHandle:
@@ -48,8 +86,11 @@ class StoreHandle:
         self.down_reason: str | None = "not opened yet"
         self._lookups: dict[str, ServiceLookup] = {}
         self._lock = threading.Lock()
+        self._reopen_lock = threading.Lock()
         self._probe: threading.Thread | None = None
         self._closed = threading.Event()
+        self._file: Path | None = None  # the database file of a file-backed store
+        self._identity: tuple[int, int] | None = None  # its (device, inode) when opened
 
     @property
     def up(self) -> bool:
@@ -59,6 +100,8 @@ class StoreHandle:
         """Open the store and prove it answers; False (and a probe running) if it does not."""
         try:
             store = self._opener()
+            file = store_file(store)
+            identity = _identity(file) if file is not None else None
             lookup = ServiceLookup(store, self.probe_service)
             lookup.fetch(store, _probe_rows(lookup))
         except Exception as exc:
@@ -66,12 +109,29 @@ class StoreHandle:
             return False
         with self._lock:
             self.store, self._lookups = store, {self.probe_service: lookup}
+            self._file, self._identity = file, identity
             self.down_reason = None
         log.info("online store is up")
         return True
 
+    def _check_file(self) -> None:
+        """Reopen when the database file was replaced; StoreUnavailable when it is gone."""
+        try:
+            identity = _identity(self._file)
+        except StoreFileMissing as exc:
+            raise StoreUnavailable(self.mark_down(exc)) from None
+        if identity == self._identity:
+            return
+        with self._reopen_lock:
+            if self._identity != identity:  # not reopened by another request meanwhile
+                log.warning("online store file was replaced; reopening it")
+                if not self.open():
+                    raise StoreUnavailable(self.down_reason or "online store unavailable")
+
     def lookup(self, service_name: str) -> tuple[Any, ServiceLookup]:
         """The store and the resolved lookup for a FeatureService, or StoreUnavailable."""
+        if self._file is not None and self.down_reason is None:
+            self._check_file()
         store, reason = self.store, self.down_reason
         if reason is not None or store is None:
             raise StoreUnavailable(reason or "online store not opened")
@@ -84,12 +144,13 @@ class StoreHandle:
 
     def mark_down(self, exc: BaseException) -> str:
         """Record a failure and make sure a recovery probe is running; returns the reason."""
-        reason = f"online store unavailable: {type(exc).__name__}: {exc}".splitlines()[0]
+        reason = public_reason(exc)
         with self._lock:
             first = self.down_reason is None
             self.down_reason = reason
             if first:
-                log.error(reason)
+                detail = (str(exc).splitlines() or [""])[0]
+                log.error("%s (%s: %s)", reason, type(exc).__name__, detail)
             if (self._probe is None or not self._probe.is_alive()) and not self._closed.is_set():
                 self._probe = threading.Thread(
                     target=self._recover, name="store-probe", daemon=True
@@ -115,6 +176,15 @@ class StoreHandle:
         self._closed.set()
         if self._probe is not None:
             self._probe.join(timeout=self.retry_seconds + 5)
+
+
+def _identity(file: Path) -> tuple[int, int]:
+    """(device, inode) of the database file; StoreFileMissing when it is not there."""
+    try:
+        stat = os.stat(file)
+    except FileNotFoundError:
+        raise StoreFileMissing("the online store's database file is missing") from None
+    return stat.st_dev, stat.st_ino
 
 
 def _probe_rows(lookup: ServiceLookup) -> dict[str, list]:

@@ -68,10 +68,12 @@ def test_missing_required_feature_is_422_naming_it(live, live_world):
     row = {**event_rows(live_world, 1)[0], "order_id": "O-NO-DISTANCE"}
     response = post(live, "/v1/predict", row)
     assert response.status_code == 422, response.text
-    assert response.json()["error"] == {
-        "kind": "contract",
-        "detail": "required feature distance_km is missing",
-    }
+    error = response.json()["error"]
+    assert (error["kind"], error["detail"]) == (
+        "contract",
+        "required feature distance_km is missing",
+    )
+    assert error["request_id"] == response.headers["x-request-id"]
 
 
 def test_batch_reports_each_row_and_oversized_batch_is_413(live_world, bundles, tmp_path):
@@ -156,6 +158,8 @@ def test_removed_store_file_is_503_then_recovers(live_world, bundles, tmp_path):
         assert down.json()["error"]["kind"] == "store_unavailable"
         ready = httpx.get(live.url + "/readyz")
         assert ready.status_code == 503 and "online store unavailable" in ready.text
+        time.sleep(1.0)  # a few recovery probes: none may create an empty store in its place
+        assert not database.exists()
         os.replace(away, database)
         assert wait_for(lambda: post(live, "/v1/predict", row).status_code == 200)
     finally:

@@ -89,3 +89,50 @@ def test_online_prediction_equals_training_path(world, bundles, tmp_path):
     print(f"parity: {compared} rows compared, {excluded} excluded as known only later")
     assert compared >= 40, f"only {compared} rows compared ({excluded} excluded as late-known)"
     assert excluded < compared
+
+
+def test_segment_thresholds_decide_online_as_offline(world, bundles, tmp_path):
+    """A bundle with one threshold per ``expedited`` value: serving picks each row's threshold
+    from its served value, exactly as training's ``row_thresholds`` picks it offline."""
+    from dataclasses import replace
+
+    from serving.models import ServedModel
+    from training.bundle import SEGMENT_THRESHOLDS
+    from training.evaluate import row_thresholds
+
+    table = {"true": 0.05, "false": 0.9}
+    segmented = replace(
+        bundles.v1.bundle,
+        metadata={SEGMENT_THRESHOLDS: {"column": "expedited", "values": table}},
+    )
+    temp = copy_world(world, tmp_path / "segments")
+    events = temp.table("prediction_events")
+    at = events["prediction_time"].min() + pd.Timedelta(days=22, hours=14)
+    materialize(temp.repo, end=at.to_pydatetime())
+    window = events[(events["prediction_time"] <= at)]
+    window = window[window["prediction_time"] > at - pd.Timedelta(hours=8)]
+    sample = window.drop_duplicates("order_id").sample(40, random_state=11)
+    sample = sample[["order_id", "origin_warehouse", "carrier_id"]].reset_index(drop=True)
+    sample = sample[~known_later(temp, sample, at)].reset_index(drop=True)
+    raw, result, probabilities = offline_scores(open_store(temp.repo), segmented, sample, at)
+    expected = row_thresholds(segmented, raw)
+    assert set(expected) == {0.05, 0.9}, expected  # both segments are in the sample
+    model = ServedModel("late_delivery", "1", "champion", segmented, run_id="run-1")
+    live = start_live(settings_for(temp, tmp_path / "logs"), StaticModelSource({"champion": model}))
+    try:
+        rows = [{**r.to_dict(), "prediction_time": at.isoformat()} for _, r in sample.iterrows()]
+        with httpx.Client(base_url=live.url, timeout=30) as client:
+            answer = client.post("/v1/predict/batch", json={"rows": rows})
+        assert answer.status_code == 200, answer.text
+        items = answer.json()["results"]
+    finally:
+        live.server.stop()
+    checked = 0
+    for i, item in enumerate(items):
+        if not result.accepted.iloc[i]:
+            continue
+        served = item["prediction"]
+        assert served["threshold"] == pytest.approx(expected[i]), (i, item)
+        assert served["decision"] == bool(probabilities[i] >= expected[i]), (i, item)
+        checked += 1
+    assert checked >= 20

@@ -1,0 +1,1 @@
+"""Reliability under faults: real processes, crashes, poison input, hostile requests."""

@@ -1,0 +1,94 @@
+"""A soak: a steady request stream against a running `ontime serve`, with memory sampled.
+
+Shared by the short soak in ``tests/reliability/test_soak.py`` and the 10-minute one in
+``benchmarks/bench_reliability.py``. Memory is the resident set of the server and of its
+log writer, read from /proc: the first reading is taken after a warm-up (imports, caches
+and allocator pools have settled), the last at the end, so growth between them is what a
+long-running service would keep accumulating.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.serving.processes import ServeProcess
+from tests.serving.streams import Stream
+
+
+@dataclass
+class SoakResult:
+    """What a soak saw: answers, acknowledged ids and memory after warm-up and at the end."""
+
+    seconds: float
+    statuses: dict
+    acknowledged: list[str]
+    rss_after_warmup_mb: float
+    rss_at_end_mb: float
+    samples_mb: list[float] = field(default_factory=list)
+    # (server, writer) resident MB after warm-up and at the end, to tell which one grew.
+    split_mb: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
+
+    @property
+    def errors(self) -> int:
+        """Answers other than 200, and requests that got no answer at all."""
+        return sum(count for status, count in self.statuses.items() if status != 200)
+
+    @property
+    def memory_growth(self) -> float:
+        """Growth of server + writer resident memory after warm-up, as a fraction."""
+        return self.rss_at_end_mb / self.rss_after_warmup_mb - 1.0
+
+
+def resident_mb(pid: int) -> float:
+    """The resident set of a process in MB (0 if it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def soak(
+    server: ServeProcess, rows: list[dict], seconds: float, warmup_s: float, clients: int = 2
+) -> SoakResult:
+    """Stream for ``warmup_s`` + ``seconds``; memory is server + writer, sampled each second."""
+    writer = server.writer_pid()
+
+    def memory() -> float:
+        return resident_mb(server.pid) + resident_mb(writer)
+
+    stream = Stream(server.url, rows, clients=clients, seed=7).start()
+    started = time.monotonic()
+    time.sleep(warmup_s)
+    # The median of a few readings, so a single allocation burst does not set the baseline.
+    baseline = sorted(_readings(memory, 5))[2]
+    first = (resident_mb(server.pid), resident_mb(writer))
+    samples = []
+    while time.monotonic() - started < warmup_s + seconds:
+        samples.append(memory())
+        time.sleep(1.0)
+    end = sorted(_readings(memory, 5))[2]
+    last = (resident_mb(server.pid), resident_mb(writer))
+    stream.stop()
+    return SoakResult(
+        seconds=time.monotonic() - started,
+        statuses=dict(stream.statuses),
+        acknowledged=list(stream.acknowledged),
+        rss_after_warmup_mb=baseline,
+        rss_at_end_mb=end,
+        samples_mb=samples,
+        split_mb=(first, last),
+    )
+
+
+def _readings(memory, count: int) -> list[float]:
+    readings = []
+    for _ in range(count):
+        readings.append(memory())
+        time.sleep(0.2)
+    return readings
