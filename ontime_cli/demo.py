@@ -46,7 +46,7 @@ def clean_slate(settings: Settings) -> None:
     ):
         shutil.rmtree(path, ignore_errors=True)
     registry.mlflow_db.unlink(missing_ok=True)
-    reset_feature_store(settings.feature_repo)
+    reset_feature_store(settings.feature_repo, settings.profile)
 
 
 def serve_and_monitor(
@@ -66,7 +66,7 @@ def serve_and_monitor(
     events = pd.read_parquet(settings.events.table)
     times = pd.to_datetime(events[settings.events.time_column], utc=True)
     clock = OnlineClock(store, settings.serving.feeds)
-    with ServiceProcess(config) as url:
+    with ServiceProcess(config, profile=settings.serving.feature_store_yaml) as url:
         for window in sorted(windows, key=lambda w: w.start):
             chosen = events[(times >= window.start) & (times < window.end)]
             counts = replay_with_clock(clock, url, chosen, keys, settings.events.time_column)
@@ -82,6 +82,7 @@ def run_demo(settings: Settings, config: Path | None, echo: Callable[[str], None
     from ontime.repo import apply_repo
     from simulator.runner import run_simulation
     from training.cycle import run_cycle
+    from training.reviewed_build import build_reviewed_cases
 
     days = settings.simulation.days
     start = pd.Timestamp(settings.simulation.start)
@@ -89,14 +90,18 @@ def run_demo(settings: Settings, config: Path | None, echo: Callable[[str], None
     clean_slate(settings)
     echo(f"simulating {days} days with {DEMO_FAULT} on days {fault_day}-{days}")
     run_simulation(settings, scenarios=[f"{DEMO_FAULT}:{fault_day}-{days}"])
-    echo(apply_repo(settings.feature_repo).strip().splitlines()[-1])
+    echo(apply_repo(settings.feature_repo, settings.profile).strip().splitlines()[-1])
     cutoff = (start + timedelta(days=fault_day - 4)).to_pydatetime()
-    result = run_cycle(
-        settings,
-        "demo",
-        cutoff=cutoff,
-        bootstrap_reason="demo bootstrap: first champion of a new world",
-    )
+    if settings.training.gate.reviewed_cases is not None:
+        # The world is new, so nobody has reviewed its critical cases yet: sample them from
+        # the window training leaves out (the last label_wait before the cutoff).
+        cases = build_reviewed_cases(settings, cutoff=cutoff)
+        echo(
+            f"reviewed critical cases: {cases.cases} ({cases.late} late) from "
+            f"{cases.start:%Y-%m-%d %H:%M} to {cases.end:%Y-%m-%d %H:%M}"
+        )
+    # No --force and no bootstrap reason: the first champion ships through the gates.
+    result = run_cycle(settings, "demo", cutoff=cutoff)
     echo(result.gate)
     echo(f"model v{result.version}: {result.outcome} (champion {result.champion_after})")
 

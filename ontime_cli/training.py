@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ontime_cli.util import parse_time, settings_of
+from ontime_cli.util import parse_time, profile_override, settings_of
 
 
 @click.command()
@@ -19,12 +19,21 @@ from ontime_cli.util import parse_time, settings_of
     multiple=True,
     help="Leave this FeatureService feature out of the model (ablation). Repeatable.",
 )
+@click.option(
+    "--model",
+    "model",
+    type=click.Choice(["xgboost", "baseline"]),
+    default="xgboost",
+    show_default=True,
+    help="baseline: register the logistic baseline itself (servable and gated like any model).",
+)
+@profile_override
 @click.pass_context
-def train(ctx, cutoff, without) -> None:
-    """Snapshot -> calibrated XGBoost -> evaluation -> registry (alias challenger)."""
+def train(ctx, cutoff, without, model) -> None:
+    """Snapshot -> calibrated model -> evaluation -> registry (alias challenger)."""
     from training.pipeline import train as run
 
-    result = run(settings_of(ctx), cutoff=parse_time(cutoff), without=without)
+    result = run(settings_of(ctx), cutoff=parse_time(cutoff), without=without, model=model)
     manifest = result.snapshot.manifest
     metrics = result.evaluation["model"]["metrics"]
     baseline = result.evaluation["baseline"]["metrics"]
@@ -35,7 +44,29 @@ def train(ctx, cutoff, without) -> None:
         f"cost/order {metrics['cost_per_order']:.4f} (baseline {baseline['cost_per_order']:.4f}),"
         f" ECE {metrics['ece']:.4f}"
     )
+    click.echo(result.evaluation["comparison"]["verdict"])
     click.echo(f"report: {result.report_folder / 'index.html'}")
+
+
+@click.command(name="reviewed-cases")
+@click.option("--cutoff", default=None, help="Window end, ISO time (default: newest label).")
+@click.option("--from", "start", default=None, help="Window start (default: cutoff - label_wait).")
+@click.option("--size", default=100, show_default=True, help="Cases to sample.")
+@click.option("--seed", default=0, show_default=True, help="Sampling seed.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: settings.")
+@profile_override
+@click.pass_context
+def reviewed_cases(ctx, cutoff, start, size, seed, out) -> None:
+    """Sample a reviewed critical case set (known outcomes) from a window outside training."""
+    from training.reviewed_build import build_reviewed_cases
+
+    built = build_reviewed_cases(
+        settings_of(ctx), parse_time(cutoff), parse_time(start), size, seed, out
+    )
+    click.echo(
+        f"wrote {built.cases} critical cases ({built.late} late) from "
+        f"{built.start:%Y-%m-%d %H:%M} to {built.end:%Y-%m-%d %H:%M} to {built.path}"
+    )
 
 
 @click.command()
@@ -63,6 +94,7 @@ def evaluate(ctx, version, as_json) -> None:
 @click.option(
     "--against", default="champion", show_default=True, help="Alias, version, or 'baseline'."
 )
+@profile_override
 @click.pass_context
 def gate(ctx, candidate, against) -> None:
     """Compare CANDIDATE with the champion; exit 0 on SHIP, 2 on BLOCK."""
@@ -95,6 +127,14 @@ def promote(ctx, version, force, reason) -> None:
         click.echo(move.report.text())
     entry = move.entry
     click.echo(f"champion: {entry['from'] or '-'} -> {entry['to']} ({entry['action']})")
+    _calibrate_monitoring(ctx)
+
+
+def _calibrate_monitoring(ctx: click.Context) -> None:
+    """The new champion's monitoring profile, built at promotion (a failure is one line)."""
+    from monitoring.backtest import profile_after_promotion
+
+    click.echo(profile_after_promotion(settings_of(ctx)))
 
 
 @click.command()
@@ -124,7 +164,9 @@ def history(ctx, as_json) -> None:
     click.echo(history_text(entries))
 
 
-COMMANDS: list[click.Command] = [train, evaluate, gate, promote, rollback, history]
+COMMANDS: list[click.Command] = [
+    train, evaluate, gate, promote, rollback, history, reviewed_cases,
+]  # fmt: skip
 
 
 @click.command()
@@ -141,6 +183,7 @@ COMMANDS: list[click.Command] = [train, evaluate, gate, promote, rollback, histo
     default=None,
     help="With no champion yet, promote even if the gate blocks, recording this reason.",
 )
+@profile_override
 @click.pass_context
 def cycle(ctx, cutoff, summary, bootstrap_reason) -> None:
     """Continuous training: train a candidate, gate it against champion, promote or shadow."""
@@ -158,6 +201,8 @@ def cycle(ctx, cutoff, summary, bootstrap_reason) -> None:
         f"v{result.version}: {result.outcome}; champion "
         f"{result.champion_before or 'unset'} -> {result.champion_after or 'unset'}"
     )
+    if result.champion_after and result.champion_after != result.champion_before:
+        _calibrate_monitoring(ctx)
 
 
 COMMANDS.append(cycle)

@@ -1,8 +1,10 @@
-"""Append-only audit trail of alias moves (MLflow keeps no history of aliases).
+"""Audit entries of alias moves (MLflow keeps no history of aliases), and what they imply.
 
-One JSON object per line: which alias moved, from which version to which, when, who did
-it, why, and the gate report that allowed it. Lines are only ever appended, under an
-exclusive lock, and flushed to disk before the command reports success.
+An entry says which alias moved, from which version to which, when, who did it, why, the
+gate report that allowed it and the SHA-256 of the files that were verified. The trail
+itself is a table in the registry's database (``training.release_store``); this module
+builds entries, replays them, and keeps the local JSON-lines copy (one object per line,
+appended under an exclusive lock and flushed to disk).
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ def record(
     action: str,
     reason: str,
     gate: dict | None = None,
+    artifacts: dict[str, str] | None = None,
 ) -> dict:
-    """An audit entry; ``previous``/``new`` are versions (None = alias unset)."""
+    """An audit entry; ``previous``/``new`` are versions (None = alias unset), ``artifacts``
+    the SHA-256 of each file of ``new`` as verified for this move."""
     return {
         "model": model,
         "alias": alias,
@@ -46,6 +50,7 @@ def record(
         "who": current_user(),
         "why": reason,
         "gate": gate,
+        "artifacts": artifacts,
     }
 
 

@@ -1,12 +1,14 @@
 """The model artifact: an XGBoost booster in its own format plus everything needed to use it.
 
 Nothing is pickled. The booster is saved by XGBoost (UBJSON), the isotonic calibration map
-and the metadata as JSON. Serving loads exactly this folder, so a decision can always be
-traced to the artifact, the FeatureService and the snapshot that produced it.
+and the metadata as JSON, and ``SHA256SUMS`` lists the digest of both (``sha256sum -c``
+reads it). Serving loads exactly this folder, so a decision can always be traced to the
+artifact, the FeatureService and the snapshot that produced it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,8 +19,21 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from training.linear_inputs import LinearInputs
+
 BOOSTER_FILE = "booster.ubj"
 META_FILE = "bundle.json"
+CHECKSUMS_FILE = "SHA256SUMS"
+# Metadata key: {"column": name, "values": {segment key: threshold}}, chosen from each
+# segment's costs; a row whose value is not listed uses the global ``threshold``.
+SEGMENT_THRESHOLDS = "segment_thresholds"
+
+
+def segment_key(value: object) -> str:
+    """A segment value as thresholds are keyed: lower-case text (YAML true matches True)."""
+    if value is None or (np.ndim(value) == 0 and pd.isna(value)):
+        return "<missing>"
+    return str(value).lower()
 
 
 @dataclass
@@ -44,8 +59,13 @@ class ModelBundle:
     categories: dict[str, list[str]]  # known values per categorical feature
     threshold: float  # cost-optimal decision threshold on the probability
     metadata: dict = field(default_factory=dict)
+    # Set for a linear (gblinear) booster, e.g. the logistic baseline: its numeric inputs.
+    linear_inputs: LinearInputs | None = None
 
     def raw_scores(self, model_frame: pd.DataFrame) -> np.ndarray:
+        if self.linear_inputs is not None:  # gblinear has no inplace_predict
+            matrix = self.linear_inputs.matrix(model_frame, self.model_columns)
+            return self.booster.predict(xgb.DMatrix(matrix, feature_names=self.model_columns))
         matrix = self._encoded(model_frame)
         if matrix is None:  # let XGBoost re-code the categories itself
             data = xgb.DMatrix(model_frame[self.model_columns], enable_categorical=True)
@@ -84,6 +104,8 @@ class ModelBundle:
 
         None when the booster's columns are not ``model_columns`` or it stores no categories.
         """
+        if self.linear_inputs is not None:
+            return None
         if list(self.booster.feature_names or []) != list(self.model_columns):
             return None
         kinds = dict(zip(self.model_columns, self.booster.feature_types or [], strict=False))
@@ -149,6 +171,18 @@ class ModelBundle:
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
         return probabilities >= self.threshold
 
+    @property
+    def threshold_column(self) -> str | None:
+        """The column whose value picks each row's threshold; None = one threshold for all."""
+        return (self.metadata.get(SEGMENT_THRESHOLDS) or {}).get("column")
+
+    def row_thresholds(self, values: Sequence) -> np.ndarray:
+        """Each row's threshold from its ``threshold_column`` value; unlisted: the global one."""
+        table = (self.metadata.get(SEGMENT_THRESHOLDS) or {}).get("values") or {}
+        if not table:
+            return np.full(len(values), self.threshold, dtype=float)
+        return np.array([table.get(segment_key(v), self.threshold) for v in values], dtype=float)
+
     def save(self, folder: Path) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -161,16 +195,27 @@ class ModelBundle:
             "categories": self.categories,
             "threshold": self.threshold,
             "metadata": self.metadata,
+            "linear_inputs": asdict(self.linear_inputs) if self.linear_inputs else None,
         }
         (folder / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
+        sums = [
+            f"{hashlib.sha256((folder / name).read_bytes()).hexdigest()}  {name}\n"
+            for name in (BOOSTER_FILE, META_FILE)
+        ]
+        (folder / CHECKSUMS_FILE).write_text("".join(sums))
         return folder
 
     @classmethod
-    def load(cls, folder: Path) -> ModelBundle:
+    def load(cls, folder: Path, booster_file: Path | None = None) -> ModelBundle:
+        """Read a saved bundle; ``booster_file`` replaces its booster (the registered one).
+
+        Nothing is verified here: ``training.integrity`` does that before calling this.
+        """
         folder = Path(folder)
         meta = json.loads((folder / META_FILE).read_text())
+        linear = meta.get("linear_inputs")
         booster = xgb.Booster()
-        booster.load_model(folder / BOOSTER_FILE)
+        booster.load_model(booster_file or folder / BOOSTER_FILE)
         return cls(
             booster=booster,
             calibration=Calibration(**meta["calibration"]),
@@ -180,4 +225,5 @@ class ModelBundle:
             categories=meta["categories"],
             threshold=float(meta["threshold"]),
             metadata=meta.get("metadata", {}),
+            linear_inputs=LinearInputs(**linear) if linear else None,
         )

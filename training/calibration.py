@@ -1,4 +1,5 @@
-"""Probability calibration: isotonic fit, expected calibration error, risk-bucket table."""
+"""Probability calibration: isotonic and sigmoid maps fitted on out-of-fold scores, expected
+calibration error, risk-bucket table."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import pandas as pd
 
 if TYPE_CHECKING:  # the bundle imports xgboost; monitoring uses this module without it
     from training.bundle import Calibration
+
+# Knots of a sigmoid map, evenly spaced in log-odds (scores from about 6e-6 to 1 - 6e-6).
+SIGMOID_GRID = np.linspace(-12.0, 12.0, 481)
+MAPS = ("identity", "sigmoid", "isotonic")
 
 
 def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibration:
@@ -73,34 +78,83 @@ def calibration_table(
     return table.reset_index()
 
 
-def select_calibration(
-    scores: np.ndarray, labels: np.ndarray, times: np.ndarray, mode: str
-) -> tuple[Calibration, dict]:
-    """The calibration map to ship, and why.
+def fit_sigmoid(scores: np.ndarray, labels: np.ndarray) -> Calibration:
+    """Platt scaling on the log-odds of the raw scores, stored as dense knots (no pickle).
 
-    ``isotonic`` fits on all validation rows. ``auto`` first checks, inside validation, that
-    isotonic helps on data it was not fitted on: fit on the earlier half (by prediction time),
-    compare log loss with the raw scores on the later half. If the outcome rate moves
-    between periods, an isotonic map learnt on one period can make the next one worse, and
-    then the raw booster probabilities (already log-loss trained) are kept.
+    A logistic regression on ``logit(score)`` can shift and stretch the scores but never
+    reorder them; knots evenly spaced in log-odds keep ``np.interp`` within ~1e-4 of it.
     """
-    from sklearn.metrics import log_loss
+    from sklearn.linear_model import LogisticRegression
 
     from training.bundle import Calibration
 
+    model = LogisticRegression(C=1e6)  # practically unregularised: two parameters, many rows
+    model.fit(_logit(scores)[:, None], np.asarray(labels, dtype=int))
+    x = 1.0 / (1.0 + np.exp(-SIGMOID_GRID))
+    y = model.predict_proba(_logit(x)[:, None])[:, 1]
+    return Calibration(x=[float(v) for v in x], y=[float(v) for v in y])
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
+
+
+def fit_map(name: str, scores: np.ndarray, labels: np.ndarray) -> Calibration:
+    """A calibration map by name: ``identity``, ``sigmoid`` or ``isotonic``."""
+    from training.bundle import Calibration
+
+    if name == "identity":
+        return Calibration(x=[], y=[])
+    if name == "sigmoid":
+        return fit_sigmoid(scores, labels)
+    return fit_isotonic(scores, labels)
+
+
+def out_of_fold_calibration(
+    scores: np.ndarray, labels: np.ndarray, fold_of: np.ndarray, mode: str
+) -> tuple[Calibration, dict]:
+    """The calibration map to ship, fitted on every fold's held-out scores, and why.
+
+    Pooling the held-out windows of several folds means no single unrepresentative window
+    (a low base-rate week, say) decides the map. ``auto`` picks the map whose forward
+    log loss is lowest: fitted on folds 1..k-1, scored on fold k, for every k >= 2; with
+    fewer than two folds there is nothing to compare on and isotonic is used.
+    """
+    from sklearn.metrics import log_loss
+
     scores = np.asarray(scores, dtype=float)
     labels = np.asarray(labels, dtype=int)
-    if mode == "none":
-        return Calibration(x=[], y=[]), {"mode": mode, "chosen": "identity"}
-    if mode == "isotonic":
-        return fit_isotonic(scores, labels), {"mode": mode, "chosen": "isotonic"}
-    order = np.argsort(np.asarray(times), kind="mergesort")
-    early, late = order[: order.size // 2], order[order.size // 2 :]
-    probe = fit_isotonic(scores[early], labels[early])
-    eps = 1e-6
-    raw_loss = log_loss(labels[late], np.clip(scores[late], eps, 1 - eps), labels=[0, 1])
-    iso_loss = log_loss(labels[late], np.clip(probe(scores[late]), eps, 1 - eps), labels=[0, 1])
-    info = {"mode": mode, "holdout_log_loss_raw": raw_loss, "holdout_log_loss_isotonic": iso_loss}
-    if iso_loss < raw_loss:
-        return fit_isotonic(scores, labels), {**info, "chosen": "isotonic"}
-    return Calibration(x=[], y=[]), {**info, "chosen": "identity"}
+    held = fold_of > 0
+    chosen = {"none": "identity"}.get(mode, mode)
+    info: dict = {"mode": mode, "fitted_on_rows": int(held.sum())}
+    folds = sorted(set(fold_of[held].tolist()))
+    if mode == "auto":
+        losses = {name: 0.0 for name in MAPS}
+        if len(folds) < 2:
+            chosen, info["note"] = "isotonic", "one fold: nothing to compare maps on"
+        else:
+            for number in folds[1:]:
+                past, now = held & (fold_of < number), fold_of == number
+                for name in MAPS:
+                    probe = fit_map(name, scores[past], labels[past])
+                    p = np.clip(probe(scores[now]), 1e-6, 1 - 1e-6)
+                    losses[name] += log_loss(labels[now], p, labels=[0, 1]) * now.sum()
+            rows = sum(int((fold_of == n).sum()) for n in folds[1:])
+            info["forward_log_loss"] = {name: loss / rows for name, loss in losses.items()}
+            chosen = min(MAPS, key=lambda name: losses[name])
+    info["chosen"] = chosen
+    return fit_map(chosen, scores[held], labels[held]), info
+
+
+def forward_probabilities(
+    scores: np.ndarray, labels: np.ndarray, fold_of: np.ndarray, name: str
+) -> np.ndarray:
+    """Each fold's scores through the map ``name`` fitted on the earlier folds only (NaN
+    for the first fold): how the map would have done on a window it had not seen."""
+    out = np.full(len(scores), np.nan)
+    held = fold_of > 0
+    for number in sorted(set(fold_of[held].tolist()))[1:]:
+        past, now = held & (fold_of < number), fold_of == number
+        out[now] = fit_map(name, scores[past], labels[past])(scores[now])
+    return np.clip(out, 0.0, 1.0)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ontime.errors import OntimeError
 from ontime.settings import Settings
-from training import registry
 from training.pipeline import train
 from training.release import PromotionRefused, promote
 
@@ -57,20 +56,26 @@ def run_cycle(
     ``bootstrap_reason`` allows a forced (audited) promotion when there is no champion yet;
     the very first model has only the baseline to beat and may trade one gate for another.
     """
-    before = registry.alias_versions(settings).get(registry.CHAMPION)
     log.info("cycle triggered: %s", trigger)
     result = train(settings, cutoff=cutoff)  # data tests + leakage gate run inside
     try:
-        move = promote(settings, result.version, reason=f"cycle: {trigger}")
-        outcome, report = "promoted", move.report
+        # The bootstrap rule (no champion yet) is decided under the release lock.
+        move = promote(
+            settings,
+            result.version,
+            reason=f"cycle: {trigger}",
+            bootstrap_reason=bootstrap_reason,
+        )
     except PromotionRefused as refused:
-        report = refused.report
-        if before is None and bootstrap_reason:
-            promote(settings, result.version, force=True, reason=bootstrap_reason)
-            outcome = f"force-promoted despite the gate ({bootstrap_reason})"
-        else:
-            outcome = "challenger"
-    after = registry.alias_versions(settings).get(registry.CHAMPION)
+        before = after = refused.current
+        outcome, report = "challenger", refused.report
+    else:
+        before, after, report = move.entry["from"], move.entry["to"], move.report
+        outcome = (
+            "promoted"
+            if move.entry["action"] == "promote"
+            else f"force-promoted despite the gate ({bootstrap_reason})"
+        )
     return CycleResult(
         trigger, result.version, outcome, before, after, report.text() if report else ""
     )

@@ -20,11 +20,10 @@ from ontime.errors import OntimeError
 from ontime.repo import load_contract
 from ontime.settings import Settings
 from training import registry
-from training.baseline import fit_baseline
-from training.evaluate import accepted_by, snapshot_split, summarize
-from training.frames import prepare
+from training.evaluate import accepted_by, baseline_for, score_rows, snapshot_split
 from training.gate_rules import GateReport, decide
 from training.registry import LoadedModel
+from training.reviewed import reviewed_summary
 from training.snapshot import load_snapshot
 
 log = logging.getLogger(__name__)
@@ -53,15 +52,27 @@ def _overlap_note(reference: LoadedModel, start: pd.Timestamp) -> str | None:
 
 
 def run_gate(
-    settings: Settings, candidate_ref: str, against: str = registry.CHAMPION
+    settings: Settings,
+    candidate_ref: str,
+    against: str = registry.CHAMPION,
+    candidate: LoadedModel | None = None,
 ) -> GateReport:
-    """Evaluate candidate and reference on the same frozen rows, decide, save the report."""
-    candidate = registry.load_version(settings, registry.resolve_version(settings, candidate_ref))
+    """Evaluate candidate and reference on the same frozen rows, decide, save the report.
+
+    ``candidate`` is the already loaded (and verified) candidate, to save loading it twice.
+    """
+    if candidate is None:
+        version = registry.resolve_version(settings, candidate_ref)
+        candidate = registry.load_version(settings, version)
     reference, notes = _reference(settings, against)
-    snapshot_id = candidate.bundle.metadata.get("snapshot_id")
-    if not snapshot_id:
-        raise OntimeError(f"v{candidate.version} records no snapshot; cannot gate it")
-    snapshot = load_snapshot(settings, snapshot_id)
+    meta = candidate.bundle.metadata
+    snapshot_id, recorded_hash = meta.get("snapshot_id"), meta.get("snapshot_hash")
+    if not snapshot_id or not recorded_hash:
+        raise OntimeError(f"v{candidate.version} records no snapshot and hash; cannot gate it")
+    # The rows are hashed again and held against the model's record, not only the manifest.
+    snapshot = load_snapshot(
+        settings, snapshot_id, expected_hash=recorded_hash, recorded_by=f"v{candidate.version}"
+    )
     split = snapshot_split(snapshot, candidate.bundle.metadata, settings)
     contract = load_contract(settings.feature_repo)
     label = snapshot.manifest.label
@@ -71,11 +82,10 @@ def run_gate(
         raise OntimeError("no evaluation rows are accepted by both models' contracts")
 
     def score(bundle) -> dict:
-        part = prepare(rows, contract, bundle.features, bundle.categories, label)
-        probabilities = bundle.predict_proba(part.frame)
-        return summarize(part.rows, part.labels, probabilities, bundle.threshold, settings)
+        return score_rows(bundle, rows, contract, label, settings)
 
     cand_summary = score(candidate.bundle)
+    cand_summary["reviewed"] = reviewed_summary(settings, candidate.bundle, contract)
     if reference is not None:
         ref_summary = score(reference.bundle)
         ref_info = {
@@ -87,20 +97,8 @@ def run_gate(
         if note := _overlap_note(reference, split.boundaries[1]):
             notes.append(note)
     else:
-        cand = candidate.bundle
-        parts = {
-            name: prepare(split.part(name), contract, cand.features, cand.categories, label)
-            for name in ("train", "validation")
-        }
-        baseline = fit_baseline(parts["train"], parts["validation"], settings.training.costs)
-        part = prepare(rows, contract, cand.features, cand.categories, label)
-        ref_summary = summarize(
-            part.rows,
-            part.labels,
-            baseline.predict_proba(part.frame),
-            baseline.threshold,
-            settings,
-        )
+        # Cross-fitted on the same folds, calibrated and thresholded like the candidate.
+        ref_summary = score(baseline_for(candidate.bundle, split, contract, settings))
         ref_info = {
             "name": "baseline",
             "version": None,

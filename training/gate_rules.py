@@ -52,7 +52,23 @@ class GateReport:
         ]
         lines += [f"  [{'pass' if c.passed else 'FAIL'}] {c.name}: {c.detail}" for c in self.checks]
         lines += [f"  note: {note}" for note in self.notes]
+        if advice := self.baseline_advice():
+            lines.append(f"  {advice}")
         return "\n".join(lines)
+
+    def baseline_advice(self) -> str | None:
+        """When the candidate loses to the logistic baseline on cost, say so and what to do."""
+        if self.decision == SHIP or self.reference.get("kind") != "baseline":
+            return None
+        cost = next((c for c in self.checks if c.name == "expected_cost"), None)
+        if cost is None or cost.passed:
+            return None
+        return (
+            f"the candidate does not beat the logistic baseline (cost per order "
+            f"{_num(cost.candidate)} vs {_num(cost.reference)}), so this BLOCK is right. "
+            "Start from the better model: `ontime train --model baseline` registers the "
+            "baseline itself; promote that version through the same gate."
+        )
 
 
 def _num(value: float | None) -> str:
@@ -79,6 +95,32 @@ def critical_missed_delay(candidate: dict, reference: dict, gate: GateSettings) 
         f"(change {c - r:+.4f}, allowed +{gate.critical_missed_rate_tolerance})"
     )
     return Check(name, passed, detail, c, r, gate.critical_missed_rate_tolerance)
+
+
+def reviewed_cases(candidate: dict, gate: GateSettings) -> Check:
+    """Zero misses among the late cases of the reviewed critical case set.
+
+    An absolute demand, not a comparison: a reviewed late critical order the candidate
+    would not flag (including one its contract rejects) is a miss.
+    """
+    name = "reviewed_cases"
+    reviewed = candidate.get("reviewed")
+    if reviewed is None:
+        return Check(name, False, f"reviewed case set {gate.reviewed_cases} was not scored")
+    if reviewed.get("error"):
+        return Check(name, False, reviewed["error"])
+    late, missed = reviewed["late"], reviewed["missed"]
+    if late == 0:
+        return Check(name, False, f"{reviewed['path']}: no late cases, cannot verify zero misses")
+    detail = (
+        f"{missed} of {late} late reviewed critical cases missed (allowed 0); "
+        f"{reviewed['false_alarms']} of {reviewed['cases'] - late} on-time cases flagged"
+    )
+    if reviewed.get("missed_cases"):
+        detail += "; missed: " + "; ".join(reviewed["missed_cases"][:3])
+    if reviewed.get("in_training_period"):
+        detail += f" ({reviewed['in_training_period']} cases fall in the training period)"
+    return Check(name, missed == 0, detail, float(missed), None, 0.0)
 
 
 def expected_cost(candidate: dict, reference: dict, gate: GateSettings) -> Check:
@@ -135,9 +177,20 @@ def slice_regressions(candidate: dict, reference: dict, gate: GateSettings) -> l
 
 
 def decide(candidate: dict, reference: dict, gate: GateSettings) -> tuple[str, list[Check]]:
-    """Run every gate; SHIP only if all pass."""
+    """Run every gate; SHIP only if all pass.
+
+    With a reviewed case set configured, its zero-miss demand is the critical check: the
+    population-wide missed-rate comparison would hold a model to a reference that flags
+    nearly every critical order, whatever that costs (segment costs price those misses
+    in the cost checks instead).
+    """
+    critical = (
+        reviewed_cases(candidate, gate)
+        if gate.reviewed_cases is not None
+        else critical_missed_delay(candidate, reference, gate)
+    )
     checks = [
-        critical_missed_delay(candidate, reference, gate),
+        critical,
         expected_cost(candidate, reference, gate),
         top_bucket_calibration(candidate, gate),
         *slice_regressions(candidate, reference, gate),

@@ -5,6 +5,11 @@ metadata), and every alias move in the audit trail. This module reads those reco
 answers in plain values, so monitoring never touches the registry, the audit trail,
 snapshots or bundles itself. Validation scores, and test metrics an older bundle lacks, are
 recomputed from the model's immutable snapshot with the model itself.
+
+Monitoring's profile of a released model (its statistics on clean reference windows) is
+built from the model's *reference period*, the rows of its snapshot it was not trained on,
+scored by the model (``reference_period``), and kept with the released model
+(``ProfileFiles``), so the thresholds belong to the artifact they judge.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +36,18 @@ if TYPE_CHECKING:
     from training.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
+
+# Columns of a reference period (``reference_period``) besides the snapshot's own.
+PERIOD_TIME, PERIOD_SCORE, PERIOD_THRESHOLD, PERIOD_LABEL = (
+    "prediction_time",
+    "probability",
+    "threshold",
+    "_label",
+)
+STATUS_SUFFIX = "__status"
+# The snapshot's parts a model was not trained on: its clean reference period.
+PERIOD_PARTS = ("validation", "test")
+PROFILE_FOLDER = "monitoring_profiles"
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,38 @@ class ModelLineage:
     promoted_at: datetime | None = None
     previous_version: str | None = None
     previous_test_metrics: dict[str, float] | None = None
+    # The reference period, computed only when asked (it scores the snapshot's rows).
+    period: Callable[[], pd.DataFrame] | None = None
+    profiles: ProfileFiles | None = None
+
+
+class ProfileFiles:
+    """A model version's monitoring profiles, as JSON files next to the registry's artifacts:
+    ``<artifact_dir>/monitoring_profiles/<model>/v<version>/<name>.json``."""
+
+    def __init__(self, settings: Settings, name: str, version: str) -> None:
+        root = Path(settings.training.registry.artifact_dir) / PROFILE_FOLDER
+        self.folder = root / name / f"v{version}"
+
+    def load(self, name: str) -> dict | None:
+        """The stored profile ``name``; None when there is none or it cannot be read."""
+        path = self.folder / f"{name}.json"
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("monitoring profile %s is unreadable (%s); it will be rebuilt", path, exc)
+            return None
+
+    def save(self, name: str, profile: dict) -> Path:
+        """Store a profile (written whole, then renamed, so readers never see half a file)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{name}.json"
+        partial = path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(profile))
+        partial.replace(path)
+        return path
 
 
 def champion_lineage(
@@ -98,7 +148,12 @@ def model_lineage(settings: Settings, loaded: LoadedModel) -> ModelLineage:
             f"model {loaded.name} v{loaded.version} does not record its snapshot_id: "
             "its reference data cannot be found"
         )
-    snapshot = load_snapshot(settings, snapshot_id)
+    # The hash the model recorded at training: a snapshot edited since, even with a
+    # recomputed manifest, must not become the reference monitoring compares against.
+    snapshot = load_snapshot(
+        settings, snapshot_id, meta.get("snapshot_hash"),
+        recorded_by=f"model {loaded.name} v{loaded.version}",
+    )  # fmt: skip
     scores, test_metrics = meta.get("validation_scores"), meta.get("test_metrics")
     if scores is None or test_metrics is None:
         validation, test = _prepared(settings, loaded, snapshot, ("validation", "test"))
@@ -118,14 +173,55 @@ def model_lineage(settings: Settings, loaded: LoadedModel) -> ModelLineage:
         reference_rows=snapshot.rows,
         validation_scores=np.asarray(scores, dtype="float64"),
         test_metrics=_numbers(test_metrics),
+        period=lambda: reference_period(settings, loaded, snapshot),
+        profiles=ProfileFiles(settings, loaded.name, str(loaded.version)),
     )
+
+
+def reference_period(
+    settings: Settings, loaded: LoadedModel, snapshot: Snapshot | None = None
+) -> pd.DataFrame:
+    """The model's validation and test rows as serving would have logged them.
+
+    Raw features and entity keys as in the snapshot, plus ``<feature>__status`` from the
+    contract with the model's categories, ``prediction_time``, the model's ``probability``
+    and row ``threshold``, and the outcome as ``_label``. Rows the contract rejects are
+    left out, as serving would have refused them.
+    """
+    from ontime.contract import apply_contract
+    from ontime.repo import load_contract
+    from training.evaluate import row_thresholds, snapshot_split
+    from training.snapshot import load_snapshot
+
+    bundle = loaded.bundle
+    if snapshot is None:
+        meta = bundle.metadata
+        snapshot = load_snapshot(settings, meta["snapshot_id"], meta.get("snapshot_hash"))
+    split = snapshot_split(snapshot, bundle.metadata, settings)
+    contract = load_contract(settings.feature_repo)
+    manifest = snapshot.manifest
+    parts = []
+    for name in PERIOD_PARTS:
+        rows = split.part(name)
+        result = apply_contract(rows, contract, bundle.features, bundle.categories)
+        accepted = result.accepted.to_numpy()
+        part = rows.loc[accepted].reset_index(drop=True)
+        statuses = result.statuses.loc[accepted].reset_index(drop=True)
+        for feature in bundle.features:
+            part[feature + STATUS_SUFFIX] = statuses[feature].to_numpy()
+        part[PERIOD_SCORE] = bundle.predict_proba(result.frame.loc[accepted])
+        part[PERIOD_THRESHOLD] = row_thresholds(bundle, part)
+        part[PERIOD_LABEL] = part[manifest.label].to_numpy()
+        part[PERIOD_TIME] = pd.to_datetime(part[manifest.time_column], utc=True)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def release_of(settings: Settings, name: str, version: str, alias: str) -> Release:
     """When ``alias`` last moved to ``version`` of model ``name``, and what it replaced."""
-    from training import audit
+    from training import audit, release_store
 
-    entries = audit.read(settings.training.registry.audit_log, model=name)
+    entries = release_store.read_history(settings, model=name)
     moves = [e for e in entries if e.get("alias") == alias and str(e.get("to")) == str(version)]
     if not moves:
         return Release(promoted_at=None, previous_version=None)

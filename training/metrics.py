@@ -13,7 +13,7 @@ import pandas as pd
 
 from ontime.settings.training import CostMatrix
 from training.calibration import calibration_table, expected_calibration_error
-from training.costs import cost_per_order
+from training.costs import RowCosts, cost_per_order
 
 INSUFFICIENT = "insufficient"
 
@@ -22,14 +22,29 @@ def _both_classes(labels: np.ndarray) -> bool:
     return 0 < labels.sum() < labels.size
 
 
+def _shared(threshold: float | np.ndarray) -> float | None:
+    """The one threshold every row uses, or None when it varies by segment."""
+    values = np.unique(np.asarray(threshold, dtype=float))
+    return float(values[0]) if values.size == 1 else None
+
+
+def _take(value, mask: np.ndarray):
+    """A per-row value (array, RowCosts) restricted to ``mask``; a shared one as it is."""
+    return value[mask] if isinstance(value, np.ndarray | RowCosts) else value
+
+
 def binary_metrics(
     labels: np.ndarray,
     probabilities: np.ndarray,
-    threshold: float,
-    costs: CostMatrix,
+    threshold: float | np.ndarray,
+    costs: CostMatrix | RowCosts,
     calibration_bins: int = 10,
 ) -> dict[str, float | None]:
-    """ROC/PR AUC, Brier, log loss, ECE, precision/recall at the threshold, cost per order."""
+    """ROC/PR AUC, Brier, log loss, ECE, precision/recall at the threshold, cost per order.
+
+    ``threshold`` and ``costs`` may be per row (segment thresholds and costs); the reported
+    ``threshold`` is then the one all rows share, or None when they differ.
+    """
     from sklearn.metrics import (
         average_precision_score,
         brier_score_loss,
@@ -54,7 +69,7 @@ def binary_metrics(
         if y.size
         else None,
         "ece": expected_calibration_error(p, y, calibration_bins) if y.size else None,
-        "threshold": float(threshold),
+        "threshold": _shared(threshold) if y.size else None,
         "flagged_rate": float(flagged.mean()) if y.size else None,
         "precision": float(late[flagged].mean()) if flagged.any() else None,
         "recall": float(flagged[late].mean()) if late.any() else None,
@@ -67,8 +82,8 @@ def slice_metrics(
     segments: pd.DataFrame,
     labels: np.ndarray,
     probabilities: np.ndarray,
-    threshold: float,
-    costs: CostMatrix,
+    threshold: float | np.ndarray,
+    costs: CostMatrix | RowCosts,
     min_count: int,
 ) -> dict[str, list[dict]]:
     """Metrics per value of each segment column; small cells are marked insufficient."""
@@ -85,7 +100,9 @@ def slice_metrics(
                 cell["status"] = INSUFFICIENT
             else:
                 cell["status"] = "ok"
-                cell.update(binary_metrics(y[mask], p[mask], threshold, costs))
+                cell.update(
+                    binary_metrics(y[mask], p[mask], _take(threshold, mask), _take(costs, mask))
+                )
             cells.append(cell)
         out[column] = cells
     return out

@@ -1,8 +1,9 @@
 """``ontime train`` and ``ontime evaluate`` as library functions.
 
 train: snapshot (PIT rows through the FeatureService, data tests, saved once) -> time split
--> calibrated XGBoost -> evaluation next to the baseline -> MLflow run + registered version
--> ``challenger`` alias. It never moves ``champion``.
+-> calibrated XGBoost, cross-fitted over rolling-origin folds (or, with ``model="baseline"``,
+the logistic baseline itself) -> evaluation next to the baseline -> MLflow run + registered
+version -> ``challenger`` alias. It never moves ``champion``.
 """
 
 from __future__ import annotations
@@ -14,18 +15,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ontime.errors import OntimeError
 from ontime.features import EVENT_TIMESTAMP
 from ontime.repo import describe_service, load_contract, open_store
 from ontime.settings import Settings
 from training import registry
 from training.evaluate import evaluate_bundle, snapshot_split
-from training.model import fit_model, model_features
+from training.model import fit_baseline_model, fit_model, model_features
 from training.release import mark_challenger
 from training.report import write_report
 from training.snapshot import Snapshot, build_snapshot, load_snapshot, save_snapshot
 from training.split import split_by_time
 
 log = logging.getLogger(__name__)
+
+MODEL_KINDS = ("xgboost", "baseline")
 
 
 @dataclass
@@ -47,9 +51,17 @@ def train(
     cutoff: datetime | None = None,
     without: Sequence[str] = (),
     on_stage=None,
+    model: str = "xgboost",
 ) -> TrainResult:
-    """Train one candidate; ``on_stage(name, seconds)`` is told how long each stage took."""
+    """Train one candidate; ``on_stage(name, seconds)`` is told how long each stage took.
+
+    ``model="baseline"`` registers the logistic baseline itself: a servable, gated model
+    for a world where the XGBoost candidate does not beat it.
+    """
     from training.tracking import log_training_run
+
+    if model not in MODEL_KINDS:
+        raise OntimeError(f"unknown model '{model}'; choose one of {list(MODEL_KINDS)}")
 
     timings: dict[str, float] = {}
 
@@ -60,7 +72,7 @@ def train(
         return time.perf_counter()
 
     started = time.perf_counter()
-    store = open_store(settings.feature_repo)
+    store = open_store(settings.feature_repo, settings.profile)
     spec = describe_service(store, settings.feature_service)
     contract = load_contract(settings.feature_repo)
     features = model_features(spec.features, without)  # fail fast on a bad --without
@@ -70,6 +82,7 @@ def train(
     started = done("snapshot", started)
 
     shares = settings.training.split
+    segment_costs = settings.training.segment_costs
     split = split_by_time(
         snapshot.rows, EVENT_TIMESTAMP, settings.labels.join_key, shares.train, shares.validation
     )
@@ -86,9 +99,12 @@ def train(
         "validation_end": split.boundaries[1].isoformat(),
         "split_rows": split.sizes(),
         "costs": settings.training.costs.model_dump(),
+        "segment_costs": segment_costs.model_dump(mode="json") if segment_costs else None,
+        "n_folds": settings.training.folds,
         "trained_at": datetime.now(tz=UTC).isoformat(),
     }
-    fitted = fit_model(
+    fit = fit_baseline_model if model == "baseline" else fit_model
+    fitted = fit(
         split,
         contract,
         spec.name,
@@ -97,10 +113,12 @@ def train(
         EVENT_TIMESTAMP,
         settings.training,
         metadata,
+        group_key=settings.labels.join_key,
+        entity_keys=spec.entity_keys,
     )
     started = done("fit", started)
 
-    evaluation = evaluate_bundle(fitted.bundle, split, contract, settings, parts=fitted.parts)
+    evaluation = evaluate_bundle(fitted.bundle, split, contract, settings, dev=fitted.dev)
     document = evaluation.as_dict()
     # Stored with the model so monitoring can compare live quality without recomputing.
     fitted.bundle.metadata["test_metrics"] = evaluation.model["metrics"]
@@ -109,9 +127,12 @@ def train(
     name = registry.registered_name(settings)
     params = {
         **settings.training.model.model_dump(),
+        "model_kind": fitted.bundle.metadata.get("model_kind", "xgboost"),
+        "folds": settings.training.folds,
         "calibration": fitted.bundle.metadata["calibration_choice"]["chosen"],
         "best_iteration": fitted.best_iteration,
         "threshold": fitted.bundle.threshold,
+        "segment_thresholds": fitted.bundle.metadata.get("segment_thresholds") or "-",
         "cutoff": snapshot.manifest.cutoff,
         "without": ",".join(without) or "-",
         "label_wait": str(settings.training.label_wait),
@@ -158,7 +179,8 @@ def evaluate_version(
     """Re-evaluate a registered version on its own (hash-verified) snapshot's test split."""
     version = registry.resolve_version(settings, ref)
     loaded = registry.load_version(settings, version)
-    snapshot = load_snapshot(settings, loaded.bundle.metadata["snapshot_id"])
+    meta = loaded.bundle.metadata
+    snapshot = load_snapshot(settings, meta["snapshot_id"], meta.get("snapshot_hash"))
     split = snapshot_split(snapshot, loaded.bundle.metadata, settings)
     contract = load_contract(settings.feature_repo)
     evaluation = evaluate_bundle(loaded.bundle, split, contract, settings)

@@ -1,9 +1,10 @@
 """The MLflow model registry as ontime uses it: versions, aliases, and loading a model.
 
 Serving imports exactly two functions from here and relies on them staying stable:
-``load_alias(settings, alias)`` and ``alias_versions(settings)`` (cheap enough to poll every
-few seconds). The embedded default is a sqlite tracking store plus local artifacts; a
-tracking server is used when settings or ``$MLFLOW_TRACKING_URI`` name one.
+``load_alias(settings, alias, isolated=...)`` and ``alias_versions(settings)`` (cheap enough
+to poll every few seconds). The embedded default is a sqlite tracking store plus local
+artifacts; a tracking server is used when settings or ``$MLFLOW_TRACKING_URI`` name one.
+Aliases are only read here: they move in ``training.release_store``, under its lock.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import functools
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ontime.errors import OntimeError
 from ontime.settings import Settings
-from training.bundle import ModelBundle
+from training import integrity
+from training.bundle import META_FILE, ModelBundle
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class LoadedModel:
     alias: str | None
     bundle: ModelBundle
     run_id: str
+    digests: dict[str, str] = field(default_factory=dict)  # verified at load
 
 
 def tracking_uri(settings: Settings) -> str:
@@ -98,12 +101,12 @@ def alias_versions(settings: Settings) -> dict[str, str]:
     return {alias: str(version) for alias, version in dict(model.aliases).items()}
 
 
-def load_alias(settings: Settings, alias: str) -> LoadedModel | None:
-    """The model version an alias points at, or None if the alias is not set."""
+def load_alias(settings: Settings, alias: str, isolated: bool = False) -> LoadedModel | None:
+    """The model version an alias points at (verified), or None if the alias is not set."""
     version = alias_versions(settings).get(alias)
     if version is None:
         return None
-    return load_version(settings, version, alias=alias)
+    return load_version(settings, version, alias=alias, isolated=isolated)
 
 
 def list_versions(settings: Settings) -> list[str]:
@@ -136,9 +139,8 @@ def resolve_version(settings: Settings, ref: str | None) -> str:
     return number
 
 
-def load_version(settings: Settings, version: str, alias: str | None = None) -> LoadedModel:
-    """Load the bundle logged with a version; the booster is the registered model itself."""
-    import mlflow.xgboost
+def model_version(settings: Settings, version: str):
+    """The MLflow ModelVersion entity (run id, tags) of a registered version."""
     from mlflow.exceptions import MlflowException
 
     name = registered_name(settings)
@@ -146,39 +148,99 @@ def load_version(settings: Settings, version: str, alias: str | None = None) -> 
     if mlflow_client is None:
         raise OntimeError(f"no model registry at {tracking_uri(settings)}; run `ontime train`")
     try:
-        model_version = mlflow_client.get_model_version(name, str(version))
+        return mlflow_client.get_model_version(name, str(version))
     except MlflowException as exc:
         if _not_found(exc):
             raise OntimeError(f"model '{name}' has no version {version}") from None
         raise OntimeError(f"model registry at {tracking_uri(settings)} failed: {exc}") from None
-    run_id = model_version.run_id
-    with tempfile.TemporaryDirectory(prefix="ontime-bundle-") as folder:
-        try:
-            local = mlflow_client.download_artifacts(run_id, BUNDLE_ARTIFACT, folder)
-        except (MlflowException, OSError) as exc:
-            raise OntimeError(
-                f"model '{name}' v{version}: bundle artifacts missing: {exc}"
-            ) from None
-        bundle = ModelBundle.load(Path(local))
-    # Score with the registered booster, so the artifact named in the registry is the one
-    # that decides; the bundle supplies the contract categories, calibration and threshold.
-    mlflow.set_tracking_uri(tracking_uri(settings))
-    mlflow.set_registry_uri(tracking_uri(settings))
-    bundle.booster = mlflow.xgboost.load_model(f"models:/{name}/{version}")
-    recorded = str(bundle.metadata.get("model_version", version))
-    if recorded != str(version):
-        raise OntimeError(
-            f"model '{name}' v{version} carries a bundle recorded for v{recorded}; refusing it"
+
+
+def download_version(
+    settings: Settings, version: str, run_id: str, folder: Path
+) -> tuple[Path, Path]:
+    """Copy a version's bundle folder and registered model folder under ``folder``."""
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    name, uri = registered_name(settings), tracking_uri(settings)
+    mlflow_client = client(settings)
+    try:
+        bundle = mlflow_client.download_artifacts(run_id, BUNDLE_ARTIFACT, str(folder))
+        source = mlflow_client.get_model_version_download_uri(name, str(version))
+        model = mlflow.artifacts.download_artifacts(
+            artifact_uri=source, dst_path=str(folder / MODEL_ARTIFACT), tracking_uri=uri
         )
-    return LoadedModel(name=name, version=str(version), alias=alias, bundle=bundle, run_id=run_id)
+    except (MlflowException, OSError) as exc:
+        raise OntimeError(f"model '{name}' v{version}: artifacts missing: {exc}") from None
+    return Path(bundle), Path(model)
 
 
-def set_alias(settings: Settings, alias: str, version: str | None) -> None:
-    """Point ``alias`` at ``version`` (None removes it)."""
-    mlflow_client = client(settings, create=True)
+def registered_booster(model_folder: Path) -> Path:
+    """The booster file a registered model folder names in its MLmodel (xgboost flavor)."""
+    import yaml
+
+    try:
+        flavor = yaml.safe_load((model_folder / "MLmodel").read_text())["flavors"]["xgboost"]
+        return model_folder / flavor["data"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise OntimeError(f"{model_folder} is not an MLflow xgboost model: {exc}") from None
+
+
+def load_version(
+    settings: Settings, version: str, alias: str | None = None, isolated: bool = False
+) -> LoadedModel:
+    """Load a version, verified: every file must hash to what registration recorded.
+
+    The booster is the registered model itself; the bundle supplies the contract
+    categories, calibration and threshold. ``isolated`` first loads and probes the model
+    in a child process (serving, promotion), so a corrupt booster cannot crash this one.
+    Either way the model scores a probe row before it is returned.
+    """
     name = registered_name(settings)
-    if version is None:
-        if alias in alias_versions(settings):
-            mlflow_client.delete_registered_model_alias(name, alias)
-        return
-    mlflow_client.set_registered_model_alias(name, alias, str(version))
+    what = f"model '{name}' v{version}"
+    entity = model_version(settings, version)
+    recorded = integrity.recorded_digests(entity.tags, what)
+    with tempfile.TemporaryDirectory(prefix="ontime-bundle-") as folder:
+        bundle_folder, model_folder = download_version(
+            settings, version, entity.run_id, Path(folder)
+        )
+        booster = registered_booster(model_folder)
+        loaded_files = (
+            f"{BUNDLE_ARTIFACT}/{META_FILE}",
+            f"{MODEL_ARTIFACT}/MLmodel",
+            f"{MODEL_ARTIFACT}/{booster.relative_to(model_folder).as_posix()}",
+        )
+        folders = {BUNDLE_ARTIFACT: bundle_folder, MODEL_ARTIFACT: model_folder}
+        integrity.verify_digests(recorded, folders, what, required=loaded_files)
+        checked = None
+        if isolated:
+            timeout = settings.training.registry.check_timeout_seconds
+            checked = integrity.check_in_child(bundle_folder, booster, what, timeout)
+        try:
+            bundle = ModelBundle.load(bundle_folder, booster_file=booster)
+        except Exception as exc:  # hashes matched, so the registered files were never valid
+            raise integrity.ModelRejected(
+                f"{what} cannot be loaded: {integrity.one_line(exc)}"
+            ) from None
+    scores = integrity.probe(bundle, what)
+    if checked is not None:
+        integrity.same_scores(checked, scores, what)
+    recorded_version = str(bundle.metadata.get("model_version", version))
+    if recorded_version != str(version):
+        raise integrity.ModelRejected(
+            f"{what} carries a bundle recorded for v{recorded_version}; refusing it"
+        )
+    return LoadedModel(
+        name=name,
+        version=str(version),
+        alias=alias,
+        bundle=bundle,
+        run_id=entity.run_id,
+        digests=recorded,
+    )
+
+
+def artifact_digests(settings: Settings, version: str) -> dict[str, str]:
+    """The SHA-256 of every file of a version, as recorded at registration."""
+    what = f"model '{registered_name(settings)}' v{version}"
+    return integrity.recorded_digests(model_version(settings, version).tags, what)

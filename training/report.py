@@ -40,7 +40,7 @@ def write_report(folder: Path, evaluation: Evaluation, header: dict, buckets: in
             folder,
             evaluation.labels,
             evaluation.model_probabilities,
-            evaluation.model["metrics"]["threshold"],
+            evaluation.model["decision_rule"]["threshold"],
         ),
     ]
     (folder / "evaluation.json").write_text(json.dumps(document, indent=2, default=str))
@@ -86,15 +86,37 @@ def _html(document: dict, images: list[str]) -> str:
         "cost_per_order",
     ]
     bucket_columns = ["bucket", "rows", "p_low", "p_high", "mean_predicted", "observed_rate", "gap"]
+    fitting = document.get("fitting") or {}
+    fold_columns = [
+        "fold", "fit_rows", "holdout_rows", "base_rate", "best_iteration", "roc_auc",
+        "ece_raw", "ece", "ece_forward",
+    ]  # fmt: skip
+    rules = [
+        {"model": who, "column": rule.get("column") or "-", "default": rule["threshold"],
+         **{str(k): v for k, v in rule["values"].items()}}
+        for who, rule in (("model", model.get("decision_rule")),
+                          ("baseline", baseline.get("decision_rule")))
+        if rule
+    ]  # fmt: skip
+    rule_columns = list(dict.fromkeys(key for row in rules for key in row))
+    beats = document["comparison"].get("beats_baseline")
+    colour = {True: "#e6f4ea", False: "#fce8e6"}.get(beats, "#eee")
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>ontime evaluation</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
         "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style>"
         "</head><body><h1>Evaluation on the test split</h1>"
+        f"<p style='background:{colour};padding:0.6em;font-size:1.2em'>"
+        f"{html.escape(document['comparison'].get('verdict', ''))}</p>"
         + _table(info, ["field", "value"])
         + "<h2>Model vs baseline</h2>"
         + _table(metrics, ["metric", "model", "baseline"])
         + "".join(f"<img src='{name}' alt='{name}'>" for name in images)
+        + "<h2>Decision thresholds</h2>"
+        + _table(rules, rule_columns)
+        + f"<h2>Rolling-origin folds (calibration "
+        f"{html.escape(str((fitting.get('calibration') or {}).get('chosen', 'n/a')))})</h2>"
+        + _table(fitting.get("folds") or [], fold_columns)
         + "<h2>Calibration by risk bucket</h2>"
         + _table(model["calibration_table"], bucket_columns)
         + "<h2>Slices</h2>"

@@ -212,8 +212,17 @@ def register_saved_dataset(store, snapshot: Snapshot, path: Path) -> str | None:
     return manifest.id
 
 
-def load_snapshot(settings: Settings, snapshot_id: str) -> Snapshot:
-    """Read a snapshot and refuse it if its rows no longer match the recorded hash."""
+def load_snapshot(
+    settings: Settings,
+    snapshot_id: str,
+    expected_hash: str | None = None,
+    recorded_by: str = "the model",
+) -> Snapshot:
+    """Read a snapshot and refuse it if its rows no longer match the recorded hash.
+
+    ``expected_hash`` is the hash a model recorded when it was trained: the rows are held
+    against it too, since a manifest can be rewritten along with the rows.
+    """
     folder = settings.training.snapshot_dir / snapshot_id
     if not (folder / MANIFEST_FILE).exists():
         raise OntimeError(f"snapshot '{snapshot_id}' not found under {folder.parent}")
@@ -230,5 +239,10 @@ def load_snapshot(settings: Settings, snapshot_id: str) -> Snapshot:
         raise OntimeError(
             f"snapshot '{snapshot_id}' was modified: content hash {actual[:12]} does not "
             f"match the manifest's {manifest.content_hash[:12]}"
+        )
+    if expected_hash is not None and actual != expected_hash:
+        raise OntimeError(
+            f"snapshot '{snapshot_id}' was modified: content hash {actual[:12]} does not "
+            f"match the {expected_hash[:12]} that {recorded_by} was trained on"
         )
     return Snapshot(manifest=manifest, rows=rows, folder=folder)

@@ -24,6 +24,8 @@ class TimeSplit:
     validation: pd.DataFrame
     test: pd.DataFrame
     boundaries: tuple[pd.Timestamp, pd.Timestamp]
+    time_column: str | None = None  # what the split was cut on, for folds cut the same way
+    group_key: str | None = None
 
     def part(self, name: str) -> pd.DataFrame:
         if name not in SPLITS:
@@ -65,4 +67,9 @@ def split_by_time(
             f"the {'/'.join(empty)} split is empty: {len(rows)} rows are too few to split "
             f"{train_share:.0%}/{validation_share:.0%}/rest by prediction time"
         )
-    return TimeSplit(**parts, boundaries=(first, second))
+    return TimeSplit(
+        **parts,
+        boundaries=(first, second),
+        time_column=time_column,
+        group_key=group_key if grouped else None,
+    )

@@ -10,10 +10,11 @@ def _fmt(value) -> str:
 
 
 def evaluation_text(document: dict) -> str:
-    """Model vs baseline on the test split, the calibration table and the slice cells."""
+    """The verdict, model vs baseline on the test split, folds, calibration and slices."""
     model, baseline = document["model"], document["baseline"]
+    comparison = document["comparison"]
     lines = [
-        f"{document['model'] if isinstance(document['model'], str) else ''}".strip(),
+        comparison.get("verdict", ""),
         f"test split: {document['rows']} rows ({document['rejected_by_contract']} rejected "
         "by the feature contract)",
         f"{'metric':<20}{'model':>10}{'baseline':>10}",
@@ -24,11 +25,12 @@ def evaluation_text(document: dict) -> str:
             f"{name:<20}{_fmt(model['metrics'].get(name)):>10}"
             f"{_fmt(baseline['metrics'].get(name)):>10}"
         )
-    comparison = document["comparison"]
     lines.append(
         f"ROC AUC gain over baseline {_fmt(comparison['roc_auc_gain'])}; "
         f"cost saving per order {_fmt(comparison['cost_saving_per_order'])}"
     )
+    lines += rule_lines(model.get("decision_rule"), baseline.get("decision_rule"))
+    lines += fold_lines(document.get("fitting") or {})
     lines.append("calibration by risk bucket (bucket rows mean_predicted observed gap):")
     for row in model["calibration_table"]:
         lines.append(
@@ -65,3 +67,38 @@ def history_text(entries: list[dict]) -> str:
             f"{e['action']:<13} by {e['who']}{gate}: {e['why']}"
         )
     return "\n".join(lines)
+
+
+def rule_lines(model: dict | None, baseline: dict | None) -> list[str]:
+    """The thresholds each model decides with (per segment value when costs differ)."""
+    lines = []
+    for who, rule in (("model", model), ("baseline", baseline)):
+        if not rule:
+            continue
+        per_value = ", ".join(f"{k}={v:.4f}" for k, v in sorted(rule["values"].items()))
+        by = f"; by {rule['column']}: {per_value}" if rule.get("column") else ""
+        lines.append(f"{who} thresholds: default {rule['threshold']:.4f}{by}")
+    return lines
+
+
+def fold_lines(fitting: dict) -> list[str]:
+    """One line per rolling-origin fold: sizes, base rate, stopping round, AUC and ECE."""
+    folds = fitting.get("folds") or []
+    if not folds:
+        return []
+    calibration = fitting.get("calibration") or {}
+    lines = [
+        f"rolling-origin folds (calibration {calibration.get('chosen', 'n/a')} fitted on "
+        f"{calibration.get('fitted_on_rows', 'n/a')} held-out rows):",
+        f"  {'fold':>4} {'fit':>8} {'holdout':>8} {'rate':>6} {'stop':>5} {'auc':>7} "
+        f"{'ece_raw':>8} {'ece':>7} {'ece_fwd':>8}",
+    ]
+    for fold in folds:
+        stop = fold.get("best_iteration")
+        lines.append(
+            f"  {fold['fold']:>4} {fold['fit_rows']:>8} {fold['holdout_rows']:>8} "
+            f"{_fmt(fold.get('base_rate')):>6.6} {'-' if stop is None else stop + 1:>5} "
+            f"{_fmt(fold.get('roc_auc')):>7} {_fmt(fold.get('ece_raw')):>8} "
+            f"{_fmt(fold.get('ece')):>7} {_fmt(fold.get('ece_forward')):>8}"
+        )
+    return lines

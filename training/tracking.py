@@ -3,7 +3,8 @@
 The run carries params, test metrics, the snapshot id and hash, the FeatureService and its
 features, and the git revision. The booster is logged in XGBoost's own format by
 ``mlflow.xgboost.log_model``; the bundle folder (calibration, categories, threshold) and
-the evaluation report are logged as run artifacts.
+the evaluation report are logged as run artifacts. Last, the version is tagged with the
+SHA-256 of each file it is loaded from (``training.integrity``).
 
 Feast 0.67 ships an MLflow integration (``store.mlflow``). It is used here for what works
 with an embedded store: run tags (``feast.project``, ``feast.feature_service``,
@@ -28,7 +29,7 @@ import yaml
 
 from ontime.repo import ServiceSpec
 from ontime.settings import Settings
-from training import registry
+from training import integrity, registry
 from training.bundle import ModelBundle
 from training.snapshot import Snapshot
 
@@ -110,6 +111,29 @@ def flat_metrics(evaluation: dict) -> dict[str, float]:
     return out
 
 
+def record_digests(settings: Settings, version: str, run_id: str) -> dict[str, str]:
+    """Tag a version with the SHA-256 of every file it is loaded from, as stored.
+
+    The files are hashed as the registry returns them (not as they were written), and the
+    tag is set last: a registration that stopped half-way has no tag, so it never loads.
+    """
+    with tempfile.TemporaryDirectory(prefix="ontime-digest-") as folder:
+        bundle_folder, model_folder = registry.download_version(
+            settings, version, run_id, Path(folder)
+        )
+        digests = {
+            **integrity.folder_digests(bundle_folder, registry.BUNDLE_ARTIFACT),
+            **integrity.folder_digests(model_folder, registry.MODEL_ARTIFACT),
+        }
+    registry.client(settings).set_model_version_tag(
+        registry.registered_name(settings),
+        version,
+        integrity.DIGESTS_TAG,
+        json.dumps(digests, sort_keys=True),
+    )
+    return digests
+
+
 def log_training_run(
     settings: Settings,
     *,
@@ -171,5 +195,6 @@ def log_training_run(
             mlflow.log_artifacts(folder, registry.BUNDLE_ARTIFACT)
         mlflow.log_artifacts(str(write_report(version)), "evaluation")
         mlflow.log_text(json.dumps(asdict(manifest), indent=2), "snapshot/manifest.json")
+        record_digests(settings, version, run_id)
     log.info("registered %s version %s (run %s)", name, version, run_id)
     return version, run_id

@@ -23,6 +23,36 @@ class CostMatrix(Section):
     caught_delay: float = Field(0.0, ge=0, description="A late order that was flagged.")
 
 
+class CostOverride(Section):
+    """The costs that differ for one segment value; an unset cost keeps the global one."""
+
+    intervention: float | None = Field(None, ge=0)
+    missed_delay: float | None = Field(None, ge=0)
+    caught_delay: float | None = Field(None, ge=0)
+
+
+class SegmentCosts(Section):
+    """Costs by the value of one column, so each value's threshold follows from its costs.
+
+    The column must be a model feature or an entity key: serving decides with it per row.
+    """
+
+    column: str = Field(description="A feature or entity key, e.g. expedited.")
+    values: dict[str | bool | int | float, CostOverride] = Field(
+        default_factory=dict,
+        description="Value -> cost overrides (e.g. {true: {missed_delay: 30}}); values are "
+        "compared as lower-case text, so YAML true matches a boolean column.",
+    )
+
+    def for_value(self, value: object, base: CostMatrix) -> CostMatrix:
+        """The cost matrix of one segment value: ``base`` with that value's overrides."""
+        wanted = str(value).lower()
+        for key, override in self.values.items():
+            if str(key).lower() == wanted:
+                return base.model_copy(update=override.model_dump(exclude_none=True))
+        return base
+
+
 class SplitSettings(Section):
     """Shares of the snapshot, by prediction time; the test split is what remains."""
 
@@ -37,7 +67,7 @@ class SplitSettings(Section):
 
 
 class ModelSettings(Section):
-    """XGBoost hyper-parameters (native categorical support, early stopping on validation)."""
+    """XGBoost hyper-parameters (native categorical support, early stopping across folds)."""
 
     max_depth: int = 6
     learning_rate: float = 0.05
@@ -78,6 +108,12 @@ class GateSettings(Section):
     slice_auc_tolerance: float = Field(
         0.03, ge=0, description="Allowed ROC AUC drop in any slice with both classes."
     )
+    reviewed_cases: Path | None = Field(
+        None,
+        description="A reviewed critical case set (parquet or csv: entity keys, prediction "
+        "time, known outcome). A candidate may miss none of its late cases. When set, it "
+        "replaces the population-wide critical missed-rate comparison.",
+    )
 
 
 class RegistrySettings(Section):
@@ -90,7 +126,22 @@ class RegistrySettings(Section):
     artifact_dir: Path = Path("mlruns")
     experiment: str = "ontime"
     model_name: str | None = Field(None, description="Default: the FeatureService name.")
-    audit_log: Path = Path("data/registry/audit.jsonl")
+    audit_log: Path = Field(
+        Path("data/registry/audit.jsonl"),
+        description="A local copy of the audit trail; the trail itself is the ontime_audit "
+        "table in the registry's database.",
+    )
+    release_db: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database behind the tracking server, where alias "
+        "moves are locked and audited; default: the tracking URI when it is a database.",
+    )
+    release_wait_seconds: float = Field(
+        120.0, gt=0, description="How long a release waits for another one to finish."
+    )
+    check_timeout_seconds: float = Field(
+        60.0, gt=0, description="Time allowed to load and probe a model in a child process."
+    )
     feast_mlflow: bool = Field(True, description="Tag runs through Feast's MLflow integration.")
 
 
@@ -110,15 +161,23 @@ class TrainingSettings(Section):
     snapshot_dir: Path = Path("data/snapshots")
     report_dir: Path = Path("reports/training")
     register_saved_dataset: bool = True
-    calibration: Literal["auto", "isotonic", "none"] = Field(
-        "auto",
-        description="auto: isotonic on validation only if it beats raw scores on the later "
-        "half of validation when fitted on the earlier half.",
+    folds: int = Field(
+        4,
+        ge=1,
+        description="Rolling-origin folds over train + validation: early stopping, "
+        "calibration and thresholds use every fold's held-out window, not one.",
+    )
+    calibration: Literal["isotonic", "sigmoid", "auto", "none"] = Field(
+        "isotonic",
+        description="Fitted on the out-of-fold scores of every fold. auto: the map (isotonic, "
+        "sigmoid or none) with the lowest log loss on each next fold when fitted on the "
+        "earlier ones.",
     )
     risk_buckets: int = Field(10, ge=2)
     calibration_bins: int = Field(10, ge=2)
     split: SplitSettings = SplitSettings()
     model: ModelSettings = ModelSettings()
     costs: CostMatrix = CostMatrix()
+    segment_costs: SegmentCosts | None = None
     gate: GateSettings = GateSettings()
     registry: RegistrySettings = RegistrySettings()

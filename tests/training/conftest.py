@@ -69,13 +69,6 @@ def world(tmp_path_factory, monkeypatch_session) -> TempRepo:
     return temp
 
 
-@pytest.fixture(scope="session")
-def monkeypatch_session():
-    """No tracking server from the environment: tests use their own sqlite file."""
-    patcher = pytest.MonkeyPatch()
-    patcher.delenv("MLFLOW_TRACKING_URI", raising=False)
-    yield patcher
-    patcher.undo()
 
 
 @pytest.fixture(scope="session")

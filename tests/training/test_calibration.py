@@ -1,16 +1,20 @@
-"""Isotonic knots, expected calibration error and risk buckets on tiny arrays."""
+"""Calibration maps (isotonic, sigmoid), out-of-fold fitting, ECE, risk buckets: tiny arrays."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 from training.calibration import (
     calibration_table,
     expected_calibration_error,
     fit_isotonic,
+    fit_sigmoid,
+    forward_probabilities,
+    out_of_fold_calibration,
     risk_buckets,
-    select_calibration,
 )
 
 
@@ -47,20 +51,68 @@ def test_risk_buckets_are_equal_count_and_ordered():
     assert table.loc[2, "observed_rate"] == 1.0
 
 
-def test_auto_keeps_raw_scores_when_the_rate_shifts_between_halves():
-    # Early half: scores say 0.5, outcomes 0.1; late half: outcomes 0.5 again (raw is right).
-    scores = np.full(400, 0.5)
-    labels = np.r_[np.tile([1] + [0] * 9, 20), np.tile([1, 0], 100)]
-    times = np.arange(400)
-    calibration, info = select_calibration(scores, labels, times, "auto")
-    assert info["chosen"] == "identity"
-    assert calibration(np.array([0.5]))[0] == 0.5
+def test_sigmoid_knots_reproduce_platt_scaling():
+    rng = np.random.default_rng(2)
+    scores = rng.random(3000)
+    labels = (rng.random(3000) < scores**1.5).astype(int)
+    knots = fit_sigmoid(scores, labels)
+    logit = np.log(scores / (1 - scores))[:, None]
+    platt = LogisticRegression(C=1e6).fit(logit, labels)
+    probe = np.linspace(0.01, 0.99, 99)
+    expected = platt.predict_proba(np.log(probe / (1 - probe))[:, None])[:, 1]
+    np.testing.assert_allclose(knots(probe), expected, atol=2e-4)
+    assert np.all(np.diff(knots(probe)) >= 0)  # a sigmoid never reorders scores
 
 
-def test_auto_uses_isotonic_when_it_helps_later_data():
+def test_out_of_fold_isotonic_pools_every_held_out_window():
+    # Three windows whose outcome rates differ (0.1, 0.5, 0.3) at the same raw score: the
+    # map fitted on the pooled windows predicts their pooled rate, not one window's.
+    scores = np.full(300, 0.5)
+    labels = np.r_[
+        np.tile([1] + [0] * 9, 10), np.tile([1, 0], 50), np.tile([1, 0, 0] * 3 + [1], 10)
+    ]
+    fold_of = np.repeat([1, 2, 3], 100)
+    calibration, info = out_of_fold_calibration(scores, labels, fold_of, "isotonic")
+    assert info["chosen"] == "isotonic" and info["fitted_on_rows"] == 300
+    assert calibration(np.array([0.5]))[0] == pytest.approx(labels.mean())
+
+
+def test_rows_never_held_out_do_not_shape_the_map():
+    scores = np.r_[np.full(100, 0.5), np.full(100, 0.5)]
+    labels = np.r_[np.ones(100, int), np.tile([1, 0, 0, 0], 25)]
+    fold_of = np.r_[np.zeros(100, int), np.ones(100, int)]  # fold 0: only ever fitted on
+    calibration, _ = out_of_fold_calibration(scores, labels, fold_of, "isotonic")
+    assert calibration(np.array([0.5]))[0] == pytest.approx(0.25)
+
+
+def test_auto_chooses_by_log_loss_on_each_next_fold():
     rng = np.random.default_rng(1)
-    scores = rng.random(2000)
-    labels = (rng.random(2000) < scores / 3).astype(int)  # raw scores overpromise 3x
-    _, info = select_calibration(scores, labels, np.arange(2000), "auto")
-    assert info["chosen"] == "isotonic"
-    assert info["holdout_log_loss_isotonic"] < info["holdout_log_loss_raw"]
+    scores = rng.random(4000)
+    fold_of = np.repeat([1, 2, 3, 4], 1000)
+    honest = (rng.random(4000) < scores).astype(int)  # raw scores already calibrated
+    _, info = out_of_fold_calibration(scores, honest, fold_of, "auto")
+    losses = info["forward_log_loss"]
+    assert info["chosen"] == min(losses, key=losses.get)
+    overpromise = (rng.random(4000) < scores / 3).astype(int)  # raw scores say 3x too much
+    _, info = out_of_fold_calibration(scores, overpromise, fold_of, "auto")
+    assert info["chosen"] != "identity"
+    assert info["forward_log_loss"][info["chosen"]] < info["forward_log_loss"]["identity"]
+
+
+def test_none_ships_the_identity_map():
+    scores = np.array([0.2, 0.8, 0.4, 0.6])
+    calibration, info = out_of_fold_calibration(
+        scores, np.array([0, 1, 1, 0]), np.ones(4, int), "none"
+    )
+    assert info["chosen"] == "identity"
+    np.testing.assert_array_equal(calibration(scores), scores)
+
+
+def test_forward_probabilities_use_only_earlier_folds():
+    scores = np.full(300, 0.5)
+    labels = np.r_[np.zeros(100, int), np.ones(100, int), np.zeros(100, int)]
+    fold_of = np.repeat([1, 2, 3], 100)
+    forward = forward_probabilities(scores, labels, fold_of, "isotonic")
+    assert np.isnan(forward[:100]).all()  # fold 1 has no past to fit on
+    assert forward[100:200] == pytest.approx(0.0)  # fitted on fold 1 alone
+    assert forward[200:] == pytest.approx(0.5)  # fitted on folds 1 and 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from ontime.settings.training import GateSettings
-from training.gate_rules import BLOCK, SHIP, decide
+from training.gate_rules import BLOCK, SHIP, GateReport, decide
 
 GATE = GateSettings(
     critical_segment={"expedited": True},
@@ -116,3 +116,78 @@ def test_without_a_configured_critical_slice_the_check_says_so():
     decision, checks = decide(summary(critical_missed=0.9), summary(), unconfigured)
     check = next(c for c in checks if c.name == "critical_missed_delay")
     assert decision == SHIP and "no critical segment configured" in check.detail
+
+
+REVIEWED = GATE.model_copy(update={"reviewed_cases": "cases.parquet"})
+
+
+def reviewed(late: int = 40, missed: int = 0, error: str | None = None) -> dict:
+    if error:
+        return {"path": "cases.parquet", "error": error}
+    return {
+        "path": "cases.parquet",
+        "cases": 100,
+        "late": late,
+        "missed": missed,
+        "false_alarms": 3,
+        "rejected": 0,
+        "in_training_period": 0,
+        "missed_cases": [
+            f"order_id=O-{i} at 2026-09-01: p=0.050 < threshold 0.080" for i in range(missed)
+        ],
+    }
+
+
+def with_reviewed(**kwargs) -> dict:
+    return summary() | {"reviewed": reviewed(**kwargs)}
+
+
+def test_missing_one_reviewed_critical_case_blocks():
+    decision, checks = decide(with_reviewed(missed=1), summary(), REVIEWED)
+    check = next(c for c in checks if c.name == "reviewed_cases")
+    assert decision == BLOCK and not check.passed
+    assert "1 of 40 late reviewed critical cases missed (allowed 0)" in check.detail
+    assert "order_id=O-0" in check.detail
+
+
+def test_missing_no_reviewed_case_passes_that_check():
+    decision, checks = decide(with_reviewed(missed=0), summary(), REVIEWED)
+    assert decision == SHIP
+    assert next(c for c in checks if c.name == "reviewed_cases").passed
+
+
+def test_the_reviewed_set_replaces_the_population_critical_comparison():
+    # The reference flags nearly every critical order; the candidate misses 30% of them
+    # across the population but none of the reviewed cases: the population check is off.
+    candidate = summary(critical_missed=0.30) | {"reviewed": reviewed()}
+    decision, checks = decide(candidate, summary(critical_missed=0.0), REVIEWED)
+    assert decision == SHIP
+    assert "critical_missed_delay" not in {c.name for c in checks}
+
+
+def test_a_reviewed_set_that_cannot_be_read_or_has_no_late_case_blocks():
+    unreadable = summary() | {"reviewed": reviewed(error="reviewed case set not found at x")}
+    assert names_failed_with(unreadable, REVIEWED) == {"reviewed_cases"}
+    assert names_failed_with(with_reviewed(late=0), REVIEWED) == {"reviewed_cases"}
+    assert names_failed_with(summary(), REVIEWED) == {"reviewed_cases"}  # never scored
+
+
+def names_failed_with(candidate: dict, gate) -> set[str]:
+    _, checks = decide(candidate, summary(), gate)
+    return {c.name for c in checks if not c.passed}
+
+
+def test_a_candidate_worse_than_the_baseline_is_told_to_start_from_the_baseline():
+    decision, checks = decide(summary(cost=2.26), summary(cost=2.21), GATE)
+    report = GateReport(
+        decision=decision,
+        candidate={"name": "m", "version": "1"},
+        reference={"label": "the logistic baseline", "kind": "baseline", "version": None},
+        evaluation={"snapshot_id": "s", "split": "test", "rows": 10},
+        checks=checks,
+    )
+    text = report.text()
+    assert "does not beat the logistic baseline (cost per order 2.2600 vs 2.2100)" in text
+    assert "ontime train --model baseline" in text
+    champion = GateReport(**{**report.__dict__, "reference": {"label": "v1", "kind": "model"}})
+    assert champion.baseline_advice() is None  # against a champion, no such advice

@@ -15,7 +15,7 @@ import pytest
 
 from tests.training.conftest import ABLATED, run_cli
 from training import audit
-from training.registry import alias_versions, load_version
+from training.registry import alias_versions, artifact_digests, load_version
 
 pytestmark = pytest.mark.integration
 
@@ -163,6 +163,9 @@ def test_gate_promote_rollback_and_history_round_trip(trained):
     ]
     assert moves[3]["why"] == "bootstrap" and moves[3]["gate"]["decision"] == "BLOCK"
     assert moves[4]["gate"]["decision"] == "SHIP" and moves[6]["why"] == "drill"
+    # Each move records the SHA-256 of the files it verified: those registration recorded.
+    assert moves[4]["artifacts"] == artifact_digests(settings, "3") == moves[2]["artifacts"]
+    assert moves[6]["artifacts"] == artifact_digests(settings, "1")
     assert all(m["who"] and pd.Timestamp(m["at"]).tzinfo for m in moves)
     readable = run_cli(world.config, "history")
     assert len(readable.out.splitlines()) == len(moves)
