@@ -10,8 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from monitoring.calibrate import LABEL
 from monitoring.reference import Reference
 from ontime.errors import OntimeError
+from serving.log_reader import PREDICTION_TIME, PROBABILITY, THRESHOLD
+from training import lineage as lineages
 from training.lineage import ModelLineage, champion_lineage
 
 if TYPE_CHECKING:
@@ -41,4 +46,18 @@ def reference_of(lineage: ModelLineage) -> Reference:
         test_metrics=dict(lineage.test_metrics),
         previous_test_metrics=lineage.previous_test_metrics,
         promoted_at=lineage.promoted_at,
+        period=(lambda: _period(lineage)) if lineage.period else None,
+        profile_store=lineage.profiles,
+    )
+
+
+def _period(lineage: ModelLineage) -> pd.DataFrame:
+    """The lineage's reference period with the column names of the served-prediction log."""
+    return lineage.period().rename(
+        columns={
+            lineages.PERIOD_TIME: PREDICTION_TIME,
+            lineages.PERIOD_SCORE: PROBABILITY,
+            lineages.PERIOD_THRESHOLD: THRESHOLD,
+            lineages.PERIOD_LABEL: LABEL,
+        }
     )

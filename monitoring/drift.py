@@ -121,7 +121,7 @@ def feature_drift(
         settings.categorical_method,
         settings.inspect_share,
     )
-    if worker is not None:
+    if worker is not None and settings.evidently_reports:
         result.pending = worker.run_drift(*job)
     result.metrics["drift.sample_rows_current"] = float(len(current))
     result.metrics["drift.sample_rows_reference"] = float(len(past))
@@ -143,7 +143,7 @@ def feature_drift(
                 "missing_rate_current": missing_cur,
             }
         )
-    if worker is None:
+    if worker is None and settings.evidently_reports:
         _record_evidently(evidently_reports.run_drift(*job), settings, result)
     return result
 

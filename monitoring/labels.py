@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from monitoring.profile import MonitoringProfile
 from monitoring.quality import LABEL, LabelResult, label_quality
 from monitoring.reference import Reference
 from ontime.errors import OntimeError
@@ -55,6 +56,7 @@ def labels_step(
     reference: Reference,
     window: Window,
     notes: list[str],
+    profile: MonitoringProfile | None = None,
 ) -> LabelResult:
     """Label quality of the window's served rows; what limits the verdict goes to ``notes``."""
     source = settings.labels
@@ -77,8 +79,9 @@ def labels_step(
         reference,
         settings.training.costs,
         settings.training.risk_buckets,
-        settings.monitoring.labels,
+        settings.monitoring,
         window.end,
+        profile,
     )
     if result.note:
         notes.append(result.note)
@@ -96,4 +99,5 @@ def label_section(labels: LabelResult | None) -> dict:
         "aggregate": labels.aggregate,
         "slices": labels.slices,
         "calibration": labels.calibration,
+        "intervals": labels.intervals,
     }

@@ -190,7 +190,7 @@ def parity_report(
     worker: EvidentlyWorker | None = None,
 ) -> PendingRun:
     """Evidently's drift report of the served sample against its offline recompute."""
-    if parity.served is None or parity.served.empty:
+    if parity.served is None or parity.served.empty or not checks.drift.evidently_reports:
         return None
     job = (
         parity.served,  # current: what serving sent

@@ -1,14 +1,15 @@
-"""Prediction drift: the window's scores against the champion's frozen validation scores.
+"""Prediction drift: the window's scores against the reference's, reweighted to its mix.
 
-The statistic is the Wasserstein-1 distance. Its null distribution is bootstrapped: each
-resample draws as many scores as the window holds from the validation scores and measures
-its distance to all of them. The signal fires above the bootstrap quantile (and above a
-floor, since real traffic also moves with the weekday mix).
+A window's hours and weekdays change its score distribution, so the reference it is
+compared with is the mixture of the reference's strata (hour block x day group) in the
+window's own proportions (``monitoring.score_reference``). The statistic is the
+Wasserstein-1 distance between the two. The signal fires above the larger of:
 
-Both the statistic and the bootstrap run on one fine histogram of the score range, so a
-resample is a multinomial draw over bins: 200 resamples of a million scores take
-milliseconds. The binning error is at most one bin width and is the same on both sides of
-the comparison; the exact distance (scipy) is reported next to it.
+- the clean-window quantile of the same distance in the monitoring profile (reference
+  windows of the same length, each against the rest of the reference), which holds the
+  day-to-day variation of real traffic that independent draws miss;
+- a bootstrap quantile at the window's own row count (independent draws from the
+  mixture), which matters when the window holds far fewer rows than the reference's did.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import wasserstein_distance
+import pandas as pd
 
 from monitoring.findings import Signal
-from ontime.settings.monitoring import PredictionDriftSettings
-
-BINS = 4096
+from monitoring.limits import limit
+from monitoring.profile import MonitoringProfile
+from monitoring.score_reference import histogram, mixture, score_bins, wasserstein
+from monitoring.strata import main_group, strata
+from ontime.settings.monitoring import MonitoringSettings
 
 
 @dataclass
@@ -32,59 +35,52 @@ class PredictionDriftResult:
     signals: list[Signal] = field(default_factory=list)
 
 
-def binned_wasserstein(counts_u: np.ndarray, counts_v: np.ndarray, width: float) -> np.ndarray:
-    """W1 between histograms on the same bins; ``counts_u`` may hold one row per resample."""
-    cdf_u = np.cumsum(counts_u, axis=-1) / np.sum(counts_u, axis=-1, keepdims=True)
-    cdf_v = np.cumsum(counts_v) / np.sum(counts_v)
-    return np.sum(np.abs(cdf_u - cdf_v), axis=-1) * width
-
-
 def prediction_drift(
     scores: np.ndarray,
+    times: pd.Series,
     validation_scores: np.ndarray,
-    settings: PredictionDriftSettings,
-    seed: int,
+    checks: MonitoringSettings,
+    profile: MonitoringProfile | None,
 ) -> PredictionDriftResult:
-    """Distance of the window's scores to the validation scores, against its bootstrap null."""
+    """Distance of the window's scores to the reference reweighted to the window's strata.
+
+    Without a profile the reference is the validation scores as a whole.
+    """
+    settings = checks.prediction_drift
     result = PredictionDriftResult()
     scores = np.asarray(scores, dtype="float64")
-    scores = scores[np.isfinite(scores)]
+    known = np.isfinite(scores)
+    scores, times = scores[known], pd.Series(times)[known]
     result.metrics["prediction_drift.rows"] = float(scores.size)
     if scores.size == 0:
         return result
-    low = min(scores.min(), validation_scores.min())
-    high = max(scores.max(), validation_scores.max())
-    width = max(high - low, 1e-12) / BINS
-    edges = low + width * np.arange(1, BINS)
-    current = np.bincount(np.searchsorted(edges, scores), minlength=BINS)
-    reference = np.bincount(np.searchsorted(edges, validation_scores), minlength=BINS)
-    distance = float(binned_wasserstein(current, reference, width))
+    stratum = strata(times, checks.profile)
+    current = histogram(scores, stratum, checks.profile)
+    if profile is not None:
+        reference = mixture(profile.counts(), current.sum(axis=1), checks.profile)
+    else:
+        reference = np.bincount(score_bins(validation_scores), minlength=current.shape[1])
+        reference = reference / max(reference.sum(), 1)
+    distance = float(wasserstein(current.sum(axis=0), reference))
 
-    rng = np.random.default_rng(seed)
-    resamples = rng.multinomial(
-        scores.size, reference / reference.sum(), settings.bootstrap_resamples
-    )
-    null = binned_wasserstein(resamples, reference, width)
-    limit = float(np.quantile(null, settings.quantile))
-    threshold = max(limit, settings.min_distance)
-
-    exact_sample = (
-        scores
-        if scores.size <= settings.sample_rows
-        else rng.choice(scores, settings.sample_rows, replace=False)
-    )
+    rng = np.random.default_rng(checks.seed)
+    resamples = rng.multinomial(scores.size, reference, settings.bootstrap_resamples)
+    bootstrap = float(np.quantile(wasserstein(resamples, reference), settings.quantile))
+    group = main_group(times, checks.profile)
+    clean = profile.quantile("prediction_drift", group) if profile else None
+    threshold = max(bootstrap, limit("prediction_drift", clean, checks))
+    expected_mean = float(np.sum(reference * (np.arange(reference.size) + 0.5)) / reference.size)
     result.metrics.update(
         {
             "prediction_drift.wasserstein": distance,
-            "prediction_drift.wasserstein_exact_sample": float(
-                wasserstein_distance(exact_sample, validation_scores)
-            ),
-            "prediction_drift.bootstrap_quantile": limit,
+            "prediction_drift.bootstrap_quantile": bootstrap,
             "prediction_drift.threshold": threshold,
             "prediction_drift.mean_score": float(scores.mean()),
-            "prediction_drift.mean_validation_score": float(validation_scores.mean()),
+            "prediction_drift.mean_reference_score": expected_mean,
         }
     )
+    if clean is not None:
+        result.metrics["prediction_drift.clean_window_quantile"] = clean
     if distance > threshold:
         result.signals.append(
             Signal(
@@ -92,9 +88,9 @@ def prediction_drift(
                 None,
                 distance,
                 threshold,
-                f"scores moved: Wasserstein {distance:.4f} to the validation scores "
-                f"(bootstrap p{settings.quantile * 100:g} {limit:.4f}; mean score "
-                f"{scores.mean():.3f} vs {validation_scores.mean():.3f})",
+                f"scores moved: Wasserstein {distance:.4f} to the reference reweighted to "
+                f"this window's hours and weekdays (threshold {threshold:.4f}; mean score "
+                f"{scores.mean():.3f} vs {expected_mean:.3f})",
             )
         )
     return result

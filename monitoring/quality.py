@@ -1,10 +1,10 @@
 """Delayed-label quality: what the champion's answers were worth, once outcomes are known.
 
 The numbers are computed by the same functions training uses for its test report and
-release gate (``training.metrics``, with ``training.costs``), so a window is compared with
-the model's test metrics like for like. Every cell (the aggregate, each value of each
-segment column, each risk bucket) reports its sample size; a cell under the minimum is
-marked ``insufficient``, never dropped.
+release gate (``training.metrics``, with ``training.costs``). Every cell (the aggregate,
+each value of each segment column, each risk bucket) reports its sample size; a cell under
+the minimum is marked ``insufficient``, never dropped. The verdict is
+``monitoring.verdict``: the window against what the reference predicts for its own rows.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from monitoring.findings import Alarm
+from monitoring.findings import Alarm, NotRun
+from monitoring.profile import MonitoringProfile
 from monitoring.reference import Reference
-from ontime.settings.monitoring import LabelQualitySettings
-from serving.log_reader import PROBABILITY, THRESHOLD
+from monitoring.verdict import verdict
+from ontime.settings.monitoring import MonitoringSettings
+from serving.log_reader import PREDICTION_TIME, PROBABILITY, THRESHOLD
 from training.costs import cost_per_order
 from training.metrics import binary_metrics, calibration_rows
 
@@ -43,6 +45,8 @@ class LabelResult:
     calibration: list[dict] = field(default_factory=list)  # per risk bucket
     coverage: float = 0.0
     sufficient: bool = False  # enough labels for a verdict on the aggregate
+    intervals: dict[str, dict] = field(default_factory=dict)  # metric -> value, band, z
+    not_run: list[NotRun] = field(default_factory=list)
     degraded: bool = False
     regressed_after_release: bool = False
     note: str = ""
@@ -54,10 +58,12 @@ def label_quality(
     reference: Reference,
     costs: CostMatrix,
     risk_buckets: int,
-    settings: LabelQualitySettings,
+    checks: MonitoringSettings,
     window_end: datetime,
+    profile: MonitoringProfile | None = None,
 ) -> LabelResult:
     """Per-slice precision, recall, cost per order and calibration, and the verdict."""
+    settings = checks.labels
     result = LabelResult()
     labelled = joined[joined[LABEL].notna()].reset_index(drop=True)
     result.coverage = len(labelled) / len(joined) if len(joined) else 0.0
@@ -67,12 +73,13 @@ def label_quality(
         "labels.coverage": result.coverage,
     }
     if len(labelled) == 0:
+        result.not_run.append(NotRun("label_quality", None, 0, settings.min_samples))
         result.note = "no labels have arrived yet for this window"
         result.aggregate = {"rows": 0, "status": INSUFFICIENT}
         return result
     y = labelled[LABEL].astype(bool).to_numpy(dtype=int)
     p = labelled[PROBABILITY].to_numpy(dtype="float64")
-    threshold = float(labelled[THRESHOLD].median())
+    threshold = labelled[THRESHOLD].to_numpy(dtype="float64")  # per row (segment thresholds)
     enough = len(labelled) >= settings.min_samples
     result.aggregate = {"rows": len(labelled), "status": OK if enough else INSUFFICIENT}
     if enough:
@@ -88,12 +95,22 @@ def label_quality(
     result.calibration = _calibration(calibration_rows(y, p, risk_buckets), settings.min_samples)
     result.sufficient = enough and result.coverage >= settings.min_coverage
     if not result.sufficient:
+        result.not_run.append(NotRun("label_quality", None, len(labelled), settings.min_samples))
         result.note = (
             f"labels cover {result.coverage:.0%} of served rows ({len(labelled)} labelled): "
             f"a verdict needs {settings.min_coverage:.0%} and {settings.min_samples} rows"
         )
     else:
-        _verdict(result, reference, settings, window_end)
+        times = labelled[PREDICTION_TIME] if PREDICTION_TIME in labelled.columns else None
+        found = verdict(
+            result.aggregate, y, p, threshold, times, reference, profile, checks, costs,
+            window_end,
+        )  # fmt: skip
+        result.metrics |= found.metrics
+        result.alarms += found.alarms
+        result.intervals = found.intervals
+        result.degraded = found.degraded
+        result.regressed_after_release = found.regressed_after_release
     return result
 
 
@@ -142,67 +159,3 @@ def _calibration(rows: list[dict], min_samples: int) -> list[dict]:
             cell[key] = row[key] if enough else None
         table.append(cell)
     return table
-
-
-def _worse(
-    window: dict, expected: dict, settings: LabelQualitySettings
-) -> list[tuple[str, float, float]]:
-    """(metric, window value, limit) for each metric beyond its tolerance from ``expected``."""
-    found = []
-    if window.get(COST) is not None and expected.get(COST):
-        limit = expected[COST] * (1 + settings.max_cost_increase)
-        if window[COST] > limit:
-            found.append((COST, window[COST], limit))
-    drops = (("recall", settings.max_recall_drop), ("precision", settings.max_precision_drop))
-    for name, drop in drops:
-        known = window.get(name) is not None and expected.get(name) is not None
-        if known and window[name] < expected[name] - drop:
-            found.append((name, window[name], expected[name] - drop))
-    return found
-
-
-def _verdict(
-    result: LabelResult,
-    reference: Reference,
-    settings: LabelQualitySettings,
-    window_end: datetime,
-) -> None:
-    """Degraded against the test metrics; regressed when the previous model did better."""
-    if not reference.test_metrics:
-        result.note = "the model has no test metrics to compare with: no quality verdict"
-        return
-    worse = _worse(result.aggregate, reference.test_metrics, settings)
-    result.degraded = bool(worse)
-    result.metrics["labels.degraded"] = float(result.degraded)
-    for name, value, limit in worse:
-        result.alarms.append(
-            Alarm(
-                "quality",
-                "degraded",
-                None,
-                value,
-                limit,
-                f"{name} {value:.3f} is past its limit {limit:.3f} from the test metrics",
-            )
-        )
-    since = reference.promoted_at
-    # A release after the window's end cannot explain it; one long before is not "recent".
-    recent = since is not None and (
-        0 <= (window_end - since).total_seconds() <= settings.rollback_window_days * 86400
-    )
-    if worse and recent and reference.previous_test_metrics:
-        behind = _worse(result.aggregate, reference.previous_test_metrics, settings)
-        result.regressed_after_release = bool(behind)
-        result.metrics["labels.regressed_after_release"] = float(bool(behind))
-        for name, value, limit in behind:
-            result.alarms.append(
-                Alarm(
-                    "quality",
-                    "regression_after_release",
-                    None,
-                    value,
-                    limit,
-                    f"{name} {value:.3f} is worse than the previous model's test metrics "
-                    f"allow ({limit:.3f}) since the release on {since:%Y-%m-%d %H:%M}",
-                )
-            )

@@ -17,6 +17,7 @@ from monitoring.summary import Summary
 SUMMARY_FILE = "summary.json"
 SLICE_COLUMNS = ["segment", "value", "rows", "status", "precision", "recall", "cost_per_order"]
 OVERVIEW_FILE = "overview.html"
+INTERVAL_COLUMNS = ["metric", "value", "expected", "low", "high", "z", "significant", "material"]
 
 
 def write_reports(
@@ -85,6 +86,20 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def _thresholds(profile: dict) -> str:
+    """Where the window's thresholds came from, in one sentence."""
+    if not profile.get("calibrated"):
+        return "thresholds: the configured ones (no monitoring profile)"
+    rate = profile.get("false_alarm_rates", {}).get("any")
+    measured = (
+        f"; any-check false-alarm rate in the backtest {rate:.1%}" if rate is not None else ""
+    )
+    return (
+        f"thresholds: monitoring profile of v{profile['model_version']}, "
+        f"{profile['clean_windows']} clean {profile['window_hours']:g}-hour windows{measured}"
+    )
+
+
 def _overview(summary: Summary, scores: np.ndarray, validation_scores: np.ndarray) -> str:
     """The one self-contained overview page: decision, alarms, signals, charts, tables."""
     decision = summary.decision
@@ -101,6 +116,9 @@ def _overview(summary: Summary, scores: np.ndarray, validation_scores: np.ndarra
         f'<h2 class="{decision.action}">decision: {decision.action}</h2>',
         f"<p>{html.escape(decision.reason)}</p>",
         "".join(f"<p class='note'>{html.escape(n)}</p>" for n in summary.notes),
+        "<h2>checks not run (too few rows)</h2>",
+        _table(summary.not_run, ["check", "feature", "segment", "rows", "needed", "status"]),
+        f"<p>{html.escape(_thresholds(summary.profile))}</p>",
         "<h2>alarms</h2>",
         _table(
             [a.to_dict() for a in summary.alarms],
@@ -113,6 +131,14 @@ def _overview(summary: Summary, scores: np.ndarray, validation_scores: np.ndarra
         "<h2>delayed labels</h2>",
         f"<p>coverage {summary.labels.get('coverage', 0):.1%}. "
         f"{html.escape(summary.labels.get('note', ''))}</p>",
+        "<h3>against what the reference predicts for this window's rows</h3>",
+        _table(
+            [
+                {"metric": name, **band}
+                for name, band in summary.labels.get("intervals", {}).items()
+            ],
+            INTERVAL_COLUMNS,
+        ),
         _table([{"segment": "all", **summary.labels.get("aggregate", {})}], SLICE_COLUMNS),
         *(
             _table([{"segment": name, **cell} for cell in cells], SLICE_COLUMNS)

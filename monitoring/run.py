@@ -3,7 +3,9 @@
 The three questions stay separate: is input data valid now (health, parity)? does model
 behaviour still look plausible (feature and prediction drift)? did outcomes stay good
 enough to keep serving this release (delayed labels)? Only the last two kinds of evidence
-can retrain or roll back, and drift alone never does.
+can retrain or roll back, and drift alone never does. Every threshold comes from the
+champion's monitoring profile for windows of this length (``monitoring.profiles``): its
+checks' statistics on clean reference windows, stored with the released model.
 
 Stages run one after the other, except Evidently's reports: threads gained nothing
 (measured; pandas, Feast and Evidently all hold the GIL), so Evidently is imported and run
@@ -28,6 +30,7 @@ from monitoring.health import input_health
 from monitoring.labels import label_section, labels_step
 from monitoring.parity import collect, parity_step
 from monitoring.prediction_drift import prediction_drift
+from monitoring.profiles import profile_for
 from monitoring.reference import Reference
 from monitoring.report import write_reports
 from monitoring.schema import monitored_features
@@ -47,6 +50,7 @@ from serving.log_reader import PREDICTION_TIME, PROBABILITY, THRESHOLD
 if TYPE_CHECKING:
     from feast import FeatureStore
 
+    from monitoring.profile import MonitoringProfile
     from ontime.contract import FeatureContract
     from ontime.settings import Settings
 
@@ -77,7 +81,8 @@ def monitor(
     service, traffic = logged_service(log_dir, window, clock, settings.feature_service)
     # Evidently's import and reports run in a worker process while Feast loads and the other
     # checks run (monitoring/background.py); its results are in before anything is written.
-    with EvidentlyWorker() if traffic else nullcontext() as worker:
+    reports = traffic and settings.monitoring.drift.evidently_reports
+    with EvidentlyWorker() if reports else nullcontext() as worker:
         with timed(timings, "open_repo"):
             store, contract = _open_repo(settings, store)
         checks = settings.monitoring
@@ -97,6 +102,12 @@ def monitor(
         require_columns(reference.rows, [f.name for f in features], "reference snapshot")
 
         notes: list[str] = []
+        with timed(timings, "profile"):
+            hours = (window.end - window.start).total_seconds() / 3600
+            profile = profile_for(
+                reference, hours, features, spec.entity_keys, checks,
+                settings.training.costs, notes,
+            )  # fmt: skip
         alarms, signals, metrics = [], [], {}
         parity = drift = labels = parity_run = None
         scores = np.empty(0)
@@ -114,7 +125,7 @@ def monitor(
             )
         with timed(timings, "health"):
             health = input_health(
-                served, errors, reference.rows, features, checks.health, spec.entity_keys
+                served, errors, reference.rows, features, checks, spec.entity_keys, profile
             )
         alarms += health.alarms
         metrics |= health.metrics
@@ -125,10 +136,10 @@ def monitor(
             scores = scored[PROBABILITY].to_numpy(dtype="float64")
             with timed(timings, "prediction_drift"):
                 moved = prediction_drift(
-                    scores, reference.validation_scores, checks.prediction_drift, checks.seed
+                    scores, scored[PREDICTION_TIME], reference.validation_scores, checks, profile
                 )
             with timed(timings, "labels"):
-                labels = labels_step(settings, scored, reference, window, notes)
+                labels = labels_step(settings, scored, reference, window, notes, profile)
             with timed(timings, "evidently_wait"):  # what the worker did not hide
                 drift = finish_drift(drift, checks.drift)
                 parity_run = collect(parity_run)
@@ -136,6 +147,7 @@ def monitor(
             signals += moved.signals + drift.signals
             metrics |= parity.metrics | drift.metrics | moved.metrics | labels.metrics
 
+    not_run = health.not_run + (labels.not_run if labels else [])
     decision = decide(
         alarms,
         signals,
@@ -143,6 +155,7 @@ def monitor(
         labels_sufficient=bool(labels and labels.sufficient),
         degraded=bool(labels and labels.degraded),
         regressed_after_release=bool(labels and labels.regressed_after_release),
+        not_run=not_run,
     )
     summary = Summary(
         window={
@@ -165,6 +178,8 @@ def monitor(
         drift=drift.table if drift else [],
         notes=notes,
         timings_s=timings,
+        not_run=[n.to_dict() for n in not_run],
+        profile=profile_section(profile),
     )
     with timed(timings, "write"):
         write_reports(
@@ -179,6 +194,20 @@ def monitor(
     return summary
 
 
+def profile_section(profile: MonitoringProfile | None) -> dict:
+    """What the summary says about the thresholds' origin."""
+    if profile is None:
+        return {"calibrated": False}
+    return {
+        "calibrated": True,
+        "model_version": profile.model_version,
+        "window_hours": profile.window_hours,
+        "clean_windows": profile.windows,
+        "period": profile.period,
+        "false_alarm_rates": profile.false_alarms,
+    }
+
+
 def _open_repo(
     settings: Settings, store: FeatureStore | None
 ) -> tuple[FeatureStore, FeatureContract]:
@@ -188,4 +217,6 @@ def _open_repo(
     """
     from ontime.repo import load_contract, open_store
 
-    return store or open_store(settings.feature_repo), load_contract(settings.feature_repo)
+    return store or open_store(settings.feature_repo, settings.profile), load_contract(
+        settings.feature_repo
+    )

@@ -25,6 +25,8 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     reports: dict[str, str] = field(default_factory=dict)  # name -> file, relative
     timings_s: dict[str, float] = field(default_factory=dict)
+    not_run: list[dict] = field(default_factory=list)  # checks with too few rows
+    profile: dict = field(default_factory=dict)  # where the thresholds came from
 
     @property
     def action(self) -> str:
@@ -45,6 +47,8 @@ class Summary:
                 "notes": self.notes,
                 "reports": self.reports,
                 "timings_s": self.timings_s,
+                "not_run": self.not_run,
+                "profile": self.profile,
             }
         )
 

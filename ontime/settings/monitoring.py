@@ -7,19 +7,24 @@ in monitoring code.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ontime.settings.section import Section
 
 
 class HealthSettings(Section):
-    """Fast input alarms: what a request already tells us, before any label exists."""
+    """Fast input alarms: what a request already tells us, before any label exists.
 
-    # Alarms fire on the excess over the reference rate, so a feature that is legitimately
-    # sometimes missing does not alarm.
+    Rates are judged against the clean-window range of the model's monitoring profile
+    (``monitoring.profile``): an alarm needs the window beyond that range's quantile by the
+    margin below. Null, unseen and late-value alarms are hard input failures (``block``).
+    """
+
+    # Margins over the clean-window quantile (over the reference rate without a profile).
     null_rate_excess: float = Field(0.05, ge=0.0, le=1.0)
     unseen_rate_excess: float = Field(0.02, ge=0.0, le=1.0)
     # Share of values older than their freshness budget (or marked stale by serving).
@@ -27,8 +32,17 @@ class HealthSettings(Section):
     # A feed that breaks for one partner (a carrier, a warehouse) shows as one segment of an
     # entity key whose values are much older than the rest of the same window. Comparing
     # within the window keeps holidays and weekday effects, which age everything, quiet.
+    # Values still inside their budget are no hard failure: this alarm asks for `inspect`.
     segment_age_quantile: float = Field(0.75, gt=0.0, lt=1.0)
-    segment_age_excess: float = Field(0.25, ge=0.0, le=1.0)
+    segment_age_excess: float = Field(
+        0.2, ge=0.0, le=1.0, description="Floor of the segment-lag threshold."
+    )
+    segment_age_margin: float = Field(
+        0.1, ge=0.0, le=1.0, description="Margin over the clean-window quantile."
+    )
+    segment_min_rows: int = Field(
+        20, ge=1, description="A segment with fewer aged rows is reported 'insufficient'."
+    )
     max_segments: int = Field(50, ge=2, description="Keys with more values are not segments.")
     # Per-feature freshness budget in seconds; default: the contract's max_age, else the TTL.
     freshness_budget_s: dict[str, float] = Field(default_factory=dict)
@@ -62,16 +76,23 @@ class DriftSettings(Section):
     # calendar-driven ages) drift between any two periods, so only drift across most of the
     # inputs at once is a signal that can ask for `inspect`.
     inspect_share: float = Field(0.75, gt=0.0, le=1.0)
+    # Evidently's per-column reports (drift.html, parity.html). Off, only PSI and missing
+    # rates are computed: for backtests over many windows, where the pages go unread.
+    evidently_reports: bool = True
 
 
 class PredictionDriftSettings(Section):
-    """Score drift against the champion's frozen validation scores."""
+    """Score drift against the champion's reference scores, stratified to the window's mix.
+
+    The threshold is the larger of the clean-window quantile (``monitoring.profile``) and a
+    bootstrap quantile at the window's own row count (``quantile``; rows drawn
+    independently, which matters when a window holds far fewer rows than the reference's).
+    """
 
     sample_rows: int = Field(50_000, ge=100)
     bootstrap_resamples: int = Field(200, ge=20)
     quantile: float = Field(0.99, gt=0.5, lt=1.0)
-    # Sampling noise alone sets the bootstrap quantile; real traffic also moves with the
-    # weekday mix, so a distance below this floor (probability units) is never a signal.
+    # A distance below this floor (probability units) is never a signal.
     min_distance: float = Field(0.02, ge=0.0)
 
 
@@ -85,13 +106,60 @@ class LabelQualitySettings(Section):
     min_samples: int = Field(100, ge=1, description="Per cell; smaller cells are 'insufficient'.")
     # Early labels over-represent on-time parcels, so a verdict needs most labels in.
     min_coverage: float = Field(0.6, ge=0.0, le=1.0)
+    # A metric is significantly worse when it is past its interval: what the reference
+    # predicts for this window's rows, widened to the clean windows' ``profile.quantile`` of
+    # standardised errors (never narrower than this normal confidence).
+    confidence: float = Field(0.99, gt=0.5, lt=1.0)
+    # ...and materially worse: beyond these tolerances from that expectation.
     max_cost_increase: float = Field(
-        0.2, ge=0.0, description="Allowed relative rise of cost per order over the test split."
+        0.2, ge=0.0, description="Allowed relative rise of cost per order over the expected."
     )
     max_recall_drop: float = Field(0.1, ge=0.0, le=1.0)
     max_precision_drop: float = Field(0.1, ge=0.0, le=1.0)
+    # The metrics whose significant and material worsening calls for a retrain. Precision
+    # and recall move with the base rate even when decisions stay as cheap as expected, so
+    # by default they are reported with their intervals but decide nothing.
+    retrain_on: list[Literal["cost_per_order", "precision", "recall"]] = Field(
+        default_factory=lambda: ["cost_per_order"], min_length=1
+    )
     # A regression this soon after the champion's promotion points at the release.
     rollback_window_days: float = Field(7.0, ge=0.0)
+
+
+class ProfileSettings(Section):
+    """The monitoring profile: every statistic measured on clean reference windows.
+
+    The reference period (the champion's validation and test periods) is cut into windows
+    as long as the monitored one, one starting every ``step_hours`` (every alignment of the
+    day), and every check's statistic is computed on each. An alarm threshold is the
+    ``quantile`` of that distribution (plus the check's margin).
+    """
+
+    quantile: float = Field(0.99, gt=0.5, lt=1.0)
+    step_hours: float = Field(1.0, gt=0.0)
+    # Fewer clean windows than this: thresholds fall back to the configured ones (noted).
+    min_windows: int = Field(20, ge=2)
+    # Strata that change scores and base rates: blocks of the hour of day x groups of days.
+    hour_block_hours: int = Field(4, ge=1, le=24)
+    day_groups: list[list[int]] = Field(default_factory=lambda: [[0], [1, 2, 3, 4], [5], [6]])
+
+    @field_validator("day_groups")
+    @classmethod
+    def _every_weekday_once(cls, groups: list[list[int]]) -> list[list[int]]:
+        days = sorted(day for group in groups for day in group)
+        if days != list(range(7)):
+            raise ValueError(
+                f"day_groups must name each weekday 0 (Monday) to 6 once, got {groups}"
+            )
+        return groups
+
+    # Public holidays count as the last day group (Sunday by default): closed days look like
+    # closed days, not like the weekday they fall on.
+    holidays: list[date] = Field(default_factory=list)
+    # A stratum with fewer reference rows borrows its hour block pooled over all days.
+    min_stratum_rows: int = Field(30, ge=1)
+    # Per-stratum calibration ratios are shrunk toward 1 with this many pseudo-positives.
+    calibration_prior: float = Field(20.0, ge=0.0)
 
 
 class MonitoringSettings(Section):
@@ -108,3 +176,4 @@ class MonitoringSettings(Section):
     drift: DriftSettings = DriftSettings()
     prediction_drift: PredictionDriftSettings = PredictionDriftSettings()
     labels: LabelQualitySettings = LabelQualitySettings()
+    profile: ProfileSettings = ProfileSettings()

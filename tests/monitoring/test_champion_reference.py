@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,13 +15,34 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def promoted(world):
+def promotion(world):
+    """`ontime promote`'s output, with the world's own registry for the whole module."""
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the world's own sqlite registry
         cutoff = world.day(TRAIN[1] + 10).isoformat()
         world.repo.ontime("train", "--cutoff", cutoff)
-        world.repo.ontime("promote", "1", "--force", "--reason", "monitoring test")
-        yield world
+        yield world.repo.ontime("promote", "1", "--force", "--reason", "monitoring test")
+
+
+@pytest.fixture(scope="module")
+def promoted(world, promotion):
+    return world
+
+
+def test_promotion_stores_the_profile_monitor_would_build(promotion, promoted):
+    """Built at promotion with the settings `ontime monitor` uses, so monitor reads it as
+    it is (a profile with another fingerprint would be rebuilt)."""
+    from monitoring.profile import MonitoringProfile, fingerprint
+
+    line = promotion.stdout.strip().splitlines()[-1]
+    assert line.startswith("monitoring profile: ") and "stored with" in line, promotion.stdout
+    registry = promoted.settings.training.registry
+    folder = Path(registry.artifact_dir) / "monitoring_profiles"
+    stored = list(folder.glob("*/v1/window-12h.json"))
+    assert len(stored) == 1
+    profile = MonitoringProfile.from_dict(json.loads(stored[0].read_text()))
+    assert profile.fingerprint == fingerprint(promoted.settings.monitoring, 12.0)
+    assert profile.model_version == "1" and profile.windows >= 20
 
 
 def test_the_champion_reference_is_its_snapshot_and_stored_metrics(promoted):
@@ -82,3 +104,16 @@ def test_monitor_command_judges_the_registered_champion(promoted):
     summary = json.loads((promoted.repo.root / report).parent.joinpath("summary.json").read_text())
     assert summary["model"]["version"] == "1"
     assert {a["check"] for a in summary["alarms"]} == {"degraded"}
+
+
+def test_calibrate_backtests_the_champion_and_stores_its_profile(promoted):
+    result = promoted.repo.ontime("monitor", "calibrate", "--hours", "12")
+    out = result.stdout
+    assert "clean 12-hour windows" in out, out + result.stderr
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line[:1].isalpha()}
+    for check in ("prediction_drift", "null_rate.origin_backlog", "quality.cost_per_order"):
+        assert check in rows, out
+        assert rows[check][3].endswith("%")  # the false-alarm rate, next to the threshold
+    registry = promoted.settings.training.registry
+    stored = Path(registry.artifact_dir) / "monitoring_profiles"
+    assert list(stored.glob("*/v1/window-12h.json")), list(stored.rglob("*"))

@@ -37,3 +37,18 @@ def test_no_champion_to_compare_with(tmp_path):
     result = ontime("--config", config(tmp_path, "logs"), "monitor", *WINDOW)
     assert_one_line_error(result, "champion")
     assert not (tmp_path / "mlflow.db").exists()  # a read never creates a registry
+
+
+def test_calibrate_refuses_a_window_without_length(tmp_path):
+    args = ("monitor", "calibrate", "--hours", "0")
+    assert_one_line_error(ontime("--config", config(tmp_path, "logs"), *args), "--hours")
+
+
+def test_window_options_do_not_belong_to_calibrate(tmp_path):
+    args = ("monitor", "--from", "2026-07-01", "calibrate")
+    assert_one_line_error(ontime("--config", config(tmp_path, "logs"), *args), "belong to")
+
+
+def test_calibrate_without_a_champion(tmp_path):
+    result = ontime("--config", config(tmp_path, "logs"), "monitor", "calibrate")
+    assert_one_line_error(result, "champion")

@@ -55,3 +55,27 @@ def test_no_traffic_is_said_plainly_unless_requests_failed():
 
 def test_every_action_is_ranked():
     assert PRECEDENCE == ("block", "repair_parity", "rollback", "retrain", "inspect", "ok")
+
+
+LAGGING = Alarm("health", "freshness", "f3", 0.6, 0.3, "f3 lags for s=1", "inspect")
+
+
+def test_a_soft_input_alarm_asks_to_inspect_and_stops_a_retrain():
+    decision = route(alarms=[LAGGING, QUALITY], sufficient=True, degraded=True)
+    assert decision.action == "inspect" and decision.features == ["f3"]
+    assert route(alarms=[LAGGING, PARITY]).action == "repair_parity"
+    assert route(alarms=[LAGGING, HEALTH]).action == "block"
+    assert route(alarms=[LAGGING, HEALTH]).features == ["f1"]  # the soft one is no blocker
+
+
+def test_the_decision_names_the_checks_it_could_not_run():
+    from monitoring.findings import NotRun
+
+    small = NotRun("freshness", "f3", 38, 50, "carrier_id=c9")
+    decision = decide(
+        [], [], traffic=100, labels_sufficient=False, degraded=False,
+        regressed_after_release=False, not_run=[small],
+    )  # fmt: skip
+    assert decision.action == "ok"
+    assert decision.not_run == ["freshness[carrier_id=c9]"]
+    assert "not run, too few rows: freshness[carrier_id=c9]" in decision.reason

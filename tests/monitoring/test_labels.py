@@ -11,7 +11,7 @@ import pytest
 from monitoring.labels import join_labels, read_labels
 from monitoring.quality import label_quality
 from monitoring.reference import Reference
-from ontime.settings.monitoring import LabelQualitySettings
+from ontime.settings.monitoring import MonitoringSettings
 from ontime.settings.training import CostMatrix
 
 END = datetime(2026, 7, 1, tzinfo=UTC)
@@ -54,11 +54,11 @@ def reference(**kwargs):
     return Reference("m", "1", pd.DataFrame({"x": [1.0]}), np.array([0.5]), test, **kwargs)
 
 
-def quality(frame, labels, base=None):
+def quality(frame, labels, base=None, profile=None):
     arrived = labels[labels["known_at"] <= pd.Timestamp(END)]
     joined = join_labels(frame, arrived, "order_id", "late", "prediction_time")
-    settings = LabelQualitySettings()
-    return label_quality(joined, ["site"], base or reference(), COSTS, 4, settings, END)
+    settings = MonitoringSettings()
+    return label_quality(joined, ["site"], base or reference(), COSTS, 4, settings, END, profile)
 
 
 def test_good_predictions_are_not_degraded_and_small_cells_are_insufficient():
@@ -72,11 +72,52 @@ def test_good_predictions_are_not_degraded_and_small_cells_are_insufficient():
     assert [c["rows"] for c in result.calibration] == [100] * 4
 
 
-def test_wrong_predictions_are_degraded_with_named_metrics():
+def test_wrong_predictions_are_degraded_with_named_metrics_and_intervals():
     frame = served()
     result = quality(frame, labels_for(frame, flip=True))
     assert result.degraded
-    assert {a.message.split()[0] for a in result.alarms} >= {"cost_per_order", "recall"}
+    assert {a.message.split()[0] for a in result.alarms} == {"cost_per_order"}  # retrain_on
+    assert result.intervals["recall"]["significant"]  # reported, deciding nothing
+    cost = result.intervals["cost_per_order"]
+    assert cost["significant"] and cost["material"] and cost["value"] > cost["high"]
+    assert cost["low"] < cost["expected"] < cost["high"]
+
+
+def test_good_predictions_sit_inside_their_intervals():
+    frame = served()
+    result = quality(frame, labels_for(frame))
+    for name, band in result.intervals.items():
+        assert band["low"] <= band["value"] <= band["high"], name
+        assert not band["significant"], name
+
+
+def test_a_stratum_the_reference_saw_worse_is_judged_by_the_reference_there():
+    """Scores say 30% late; in the reference this hour's orders were late twice as often
+    as scored. A window of those hours with 60% late is what the reference predicts."""
+    from monitoring.profile import MonitoringProfile
+    from monitoring.strata import strata, stratum_count
+
+    frame = served(n=600)
+    frame["probability"] = 0.3  # nothing flagged: every late order is a missed delay
+    frame["_truth"] = np.random.default_rng(4).uniform(0, 1, len(frame)) < 0.6
+    checks = MonitoringSettings()
+    hour = strata(frame["prediction_time"].iloc[:1], checks.profile)[0]
+    observed, expected = (
+        np.zeros(stratum_count(checks.profile)),
+        np.zeros(stratum_count(checks.profile)),
+    )
+    observed[hour], expected[hour] = 2000.0, 1000.0  # late twice as often as scored
+    profile = MonitoringProfile(
+        "m", "1", 1.0, "x", {}, [], {}, {}, [[0]], list(observed), list(expected)
+    )
+    blind = quality(frame, labels_for(frame))
+    like_for_like = quality(frame, labels_for(frame), profile=profile)
+    assert blind.degraded  # against the raw scores the window looks much worse
+    assert not like_for_like.degraded
+    missed = COSTS.missed_delay
+    assert like_for_like.intervals["cost_per_order"]["expected"] == pytest.approx(
+        0.6 * missed, rel=0.02
+    )
 
 
 def test_partial_labels_give_no_verdict_and_say_why():

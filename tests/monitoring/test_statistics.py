@@ -7,9 +7,12 @@ import pandas as pd
 import pytest
 from scipy.stats import wasserstein_distance
 
+from monitoring.calibrate import build_profile
 from monitoring.drift import psi_categorical, psi_numeric
-from monitoring.prediction_drift import BINS, prediction_drift
-from ontime.settings.monitoring import PredictionDriftSettings
+from monitoring.prediction_drift import prediction_drift
+from monitoring.score_reference import WIDTH
+from ontime.settings.monitoring import MonitoringSettings, PredictionDriftSettings
+from ontime.settings.training import CostMatrix
 
 rng = np.random.default_rng(3)
 
@@ -34,10 +37,25 @@ def test_categorical_psi_sees_a_new_category():
     assert psi_categorical(reference, pd.Series(["a"] * 40 + ["c"] * 20)) > 0.5
 
 
+WEEK = pd.date_range("2026-06-01", periods=7 * 24, freq="h", tz="UTC")
+CHECKS = MonitoringSettings()
+
+
+def times(n, hours=WEEK):
+    return pd.Series(rng.choice(hours, n))
+
+
+def drift(scores, validation, settings=None, seed=0, at=None, profile=None):
+    settings = settings or PredictionDriftSettings()
+    checks = CHECKS.model_copy(update={"prediction_drift": settings, "seed": seed})
+    at = times(len(scores)) if at is None else at
+    return prediction_drift(scores, at, validation, checks, profile)
+
+
 def test_prediction_drift_is_quiet_on_a_sample_of_the_validation_scores():
     validation = rng.beta(2, 6, 20_000)
-    result = prediction_drift(
-        rng.choice(validation, 3_000), validation, PredictionDriftSettings(min_distance=0), 0
+    result = drift(
+        rng.choice(validation, 3_000), validation, PredictionDriftSettings(min_distance=0)
     )
     assert result.signals == []
     assert (
@@ -49,8 +67,9 @@ def test_prediction_drift_is_quiet_on_a_sample_of_the_validation_scores():
 def test_prediction_drift_fires_on_shifted_scores_with_a_reproducible_threshold():
     validation = rng.beta(2, 6, 20_000)
     shifted = np.clip(rng.beta(2, 6, 3_000) + 0.05, 0, 1)
-    first = prediction_drift(shifted, validation, PredictionDriftSettings(), seed=1)
-    again = prediction_drift(shifted, validation, PredictionDriftSettings(), seed=1)
+    at = times(len(shifted))
+    first = drift(shifted, validation, seed=1, at=at)
+    again = drift(shifted, validation, seed=1, at=at)
     assert [s.check for s in first.signals] == ["prediction_drift"]
     assert first.metrics == again.metrics
 
@@ -58,15 +77,36 @@ def test_prediction_drift_fires_on_shifted_scores_with_a_reproducible_threshold(
 def test_the_floor_keeps_small_real_shifts_quiet():
     validation = rng.beta(2, 6, 20_000)
     nudged = np.clip(rng.beta(2, 6, 50_000) + 0.01, 0, 1)
-    loud = prediction_drift(nudged, validation, PredictionDriftSettings(min_distance=0), 0)
-    quiet = prediction_drift(nudged, validation, PredictionDriftSettings(min_distance=0.02), 0)
+    loud = drift(nudged, validation, PredictionDriftSettings(min_distance=0))
+    quiet = drift(nudged, validation, PredictionDriftSettings(min_distance=0.02))
     assert loud.signals and not quiet.signals
 
 
 def test_binned_distance_matches_scipy_within_a_bin():
     validation = rng.beta(2, 6, 10_000)
     current = rng.beta(3, 5, 4_000)
-    result = prediction_drift(current, validation, PredictionDriftSettings(), 0)
+    result = drift(current, validation)
     exact = wasserstein_distance(current, validation)
-    width = (max(current.max(), validation.max()) - min(current.min(), validation.min())) / BINS
-    assert result.metrics["prediction_drift.wasserstein"] == pytest.approx(exact, abs=width)
+    assert result.metrics["prediction_drift.wasserstein"] == pytest.approx(exact, abs=WIDTH)
+
+
+def night_and_day_reference(n=40_000):
+    """Reference scores that are high at night and low by day, in a real week of hours."""
+    at = times(n)
+    night = (at.dt.hour < 8).to_numpy()
+    scores = np.where(night, rng.beta(6, 4, n), rng.beta(2, 8, n))
+    return pd.DataFrame({"prediction_time": at, "probability": scores, "threshold": 0.5})
+
+
+def test_a_night_window_is_compared_with_the_reference_nights():
+    period = night_and_day_reference()
+    profile = build_profile(period, [], [], CHECKS, CostMatrix(), 24.0, ("m", "1"))
+    nights = pd.Series([h for h in WEEK if h.hour < 8])
+    at = pd.Series(rng.choice(nights, 2_000))
+    window = rng.beta(6, 4, 2_000)  # a clean night: scores as the reference's nights
+    flat = drift(window, period["probability"].to_numpy(), at=at)
+    like_for_like = drift(window, period["probability"].to_numpy(), at=at, profile=profile)
+    assert flat.signals  # against the whole day's mix a clean night looks like drift
+    assert like_for_like.signals == []
+    shifted = drift(np.clip(window + 0.15, 0, 1), None, at=at, profile=profile)
+    assert [s.check for s in shifted.signals] == ["prediction_drift"]

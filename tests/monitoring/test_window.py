@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from monitoring import svg
-from monitoring.health import segment_keys
+from monitoring.health_stats import segment_keys
 from monitoring.window import Window, logged_service, read_logs
 from ontime.errors import OntimeError
 

@@ -23,6 +23,7 @@ import xgboost as xgb
 
 from monitoring.reference import Reference
 from ontime.contract import apply_contract, fit_categories
+from simulator.transit import HOLIDAYS
 from tests.integration.conftest import TempRepo, make_repo
 
 DAYS, PER_DAY = 46, 200
@@ -52,28 +53,39 @@ class ScenarioWorld:
         return self.day0 + pd.Timedelta(days=index)
 
 
-def config_text(base: Path) -> str:
-    scenarios = ", ".join(f"{name}:{a}-{b}" for name, (a, b) in FAULTS.items())
+def config_text(
+    base: Path,
+    *,
+    seed: int = 5,
+    days: int = DAYS,
+    per_day: int = PER_DAY,
+    faults: dict[str, tuple[int, int]] | None = None,
+) -> str:
+    faults = FAULTS if faults is None else faults
+    scenarios = ", ".join(f"{name}:{a}-{b}" for name, (a, b) in faults.items())
     return (
         "feature_repo: feature_repo\nfeature_service: late_delivery_v1\n"
         "raw_data_dir: feature_repo/data/raw\n"
         "events:\n  table: feature_repo/data/raw/prediction_events.parquet\n"
         "labels:\n  table: feature_repo/data/raw/deliveries.parquet\n"
-        f"simulation:\n  days: {DAYS}\n  shipments_per_day: {PER_DAY}\n  seed: 5\n"
+        f"simulation:\n  days: {days}\n  shipments_per_day: {per_day}\n  seed: {seed}\n"
         f"  scenarios: [{scenarios}]\n"
         "training:\n  segments: [carrier, origin_warehouse, expedited]\n"
         "serving:\n  log_dir: logs\n"
         "monitoring:\n  reports_dir: reports\n"
+        f"  profile:\n    holidays: [{', '.join(map(str, HOLIDAYS))}]\n"
     )
 
 
-def build_world(base: Path) -> ScenarioWorld:
+def build_world(base: Path, **world: object) -> ScenarioWorld:
+    """Simulate and apply a world (``config_text``'s keywords choose seed, size and faults),
+    fit the champion on its first days and score every prediction event."""
     from ontime.features import entity_frame, historical_rows
     from ontime.repo import describe_service, load_contract, open_store
     from ontime.settings import load_settings
 
     repo = make_repo(base)
-    repo.config.write_text(config_text(base))
+    repo.config.write_text(config_text(base, **world))
     repo.ontime("simulate")
     repo.ontime("apply")
     settings = load_settings(repo.config)
@@ -118,6 +130,30 @@ def build_world(base: Path) -> ScenarioWorld:
     threshold = _threshold(validation, settings.training.costs)
     rows["decision"] = rows["probability"] >= threshold
     rows["threshold"] = threshold
+    return _world(repo, settings, store, rows)
+
+
+def reopen_world(base: Path) -> ScenarioWorld | None:
+    """A world saved by ``save_world`` under ``base``, or None (benchmarks reuse worlds)."""
+    from ontime.repo import open_store
+    from ontime.settings import load_settings
+
+    saved = base / "rows.pkl"
+    if not saved.exists():
+        return None
+    repo = TempRepo(root=base, repo=base / "feature_repo", config=base / "ontime.yaml")
+    settings = load_settings(repo.config)
+    return _world(repo, settings, open_store(repo.repo), pd.read_pickle(saved))
+
+
+def save_world(world: ScenarioWorld) -> None:
+    """Keep a built world's scored rows next to its repo, for ``reopen_world``."""
+    world.rows.to_pickle(world.repo.root / "rows.pkl")
+
+
+def _world(repo: TempRepo, settings, store, rows: pd.DataFrame) -> ScenarioWorld:
+    """The world around scored rows: the champion's reference is its own first days."""
+    day0 = pd.Timestamp(settings.simulation.start)
     test = rows[_in(rows, TEST) & rows["_label"].notna()]
     reference = Reference(
         model_name="late_delivery",
@@ -125,6 +161,8 @@ def build_world(base: Path) -> ScenarioWorld:
         rows=rows[_in(rows, TRAIN)].reset_index(drop=True),
         validation_scores=rows.loc[_in(rows, VALIDATION), "probability"].to_numpy(),
         test_metrics=quality(test, settings.training.costs),
+        # The monitoring profile's clean reference period: validation and test days.
+        period=rows[_in(rows, (VALIDATION[0], TEST[1]))].reset_index(drop=True),
     )
     return ScenarioWorld(repo, settings, store, day0, rows, reference)
 

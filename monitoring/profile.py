@@ -1,0 +1,110 @@
+"""The monitoring profile: a released model's clean-window statistics and the thresholds
+that follow from them.
+
+Built once per model version and window length (``monitoring.calibrate``) and stored with
+the released model (``training.lineage``), so an alarm's threshold belongs to the artifact
+it judges. It also holds what the like-for-like comparisons need: the reference scores and
+the reference's calibration per stratum of the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ontime.errors import OntimeError
+from ontime.settings.monitoring import MonitoringSettings
+
+FORMAT = 3
+GROUP_DAYS = 3  # a day group's own threshold needs windows starting on this many days
+
+
+@dataclass
+class MonitoringProfile:
+    """Per-window values of every statistic on clean reference windows, and their quantiles.
+
+    ``values[key]`` has one entry per window (None where the window had too few rows for the
+    statistic); ``quantiles[key]`` is ``settings.profile.quantile`` of the known ones.
+    ``score_counts`` is a strata x bins histogram of the reference scores;
+    ``observed``/``expected`` are labelled positives and summed scores per stratum.
+    ``false_alarms[key]`` is each check's out-of-sample false-alarm rate on the clean
+    windows (thresholds from the other blocks of days).
+    """
+
+    model_name: str
+    model_version: str
+    window_hours: float
+    fingerprint: str  # of the settings it was built with; another fingerprint rebuilds it
+    period: dict[str, str]  # first and last reference prediction time
+    window_starts: list[str]
+    values: dict[str, list[float | None]]
+    quantiles: dict[str, float]
+    score_counts: list[list[int]]
+    observed: list[float]
+    expected: list[float]
+    false_alarms: dict[str, float] = field(default_factory=dict)
+    # Each window's main day group (monitoring.strata): thresholds are taken among windows
+    # of the monitored window's own group when enough of them were measured.
+    window_groups: list[int] = field(default_factory=list)
+    # quality keys only: whether the window's metric was also materially worse (the
+    # configured tolerance), which a retrain needs besides significance
+    material: dict[str, list[bool]] = field(default_factory=dict)
+    # Rows in each window: turns a share into a count (``monitoring.unseen``).
+    window_rows: list[int] = field(default_factory=list)
+    quantile_level: float = 0.99
+    min_windows: int = 20
+    format: int = FORMAT
+
+    @property
+    def windows(self) -> int:
+        return len(self.window_starts)
+
+    def counts(self) -> np.ndarray:
+        """The reference score histogram as an array (strata x bins)."""
+        return np.asarray(self.score_counts, dtype="float64")
+
+    def quantile(self, key: str, group: int | None = None) -> float | None:
+        """The clean-window quantile of a statistic, None when it was never measured.
+
+        With ``group``, among the windows of that day group when at least ``min_windows``
+        of them measured it, starting on three days or more (a Monday is judged by Mondays,
+        never by a single Monday); else among all windows.
+        """
+        if group is not None and key in self.values and self.window_groups:
+            pairs = zip(self.values[key], self.window_groups, self.window_starts, strict=True)
+            mine = [(v, start[:10]) for v, g, start in pairs if g == group and v is not None]
+            days = {day for _, day in mine}
+            if len(mine) >= self.min_windows and len(days) >= GROUP_DAYS:
+                return float(np.quantile([v for v, _ in mine], self.quantile_level))
+        return self.quantiles.get(key)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MonitoringProfile:
+        """A stored profile; a profile of another format is refused (and rebuilt)."""
+        if data.get("format") != FORMAT:
+            raise OntimeError(f"monitoring profile format {data.get('format')} is not {FORMAT}")
+        return cls(**data)
+
+
+def fingerprint(settings: MonitoringSettings, window_hours: float) -> str:
+    """What a profile depends on besides the model: the settings that shape its statistics."""
+    shaping = {
+        "window_hours": window_hours,
+        "profile": settings.profile.model_dump(),
+        "health": settings.health.model_dump(mode="json"),
+        "labels": settings.labels.model_dump(),
+        "format": FORMAT,
+    }
+    text = json.dumps(shaping, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def profile_key(window_hours: float) -> str:
+    """The name a profile is stored under for its model version, e.g. ``window-12h``."""
+    return f"window-{window_hours:g}h"
