@@ -1,0 +1,109 @@
+"""Two ways to attach one feature view to the entity rows; both pick Feast's row exactly.
+
+- :func:`asof_pick`: an ASOF join against the view's timeline (``asof_timeline``). Its cost
+  is a sort of the entity rows and of the source, whatever the history per key.
+- :func:`newest_pick`: join every entity row to all usable rows of its key, keep the
+  highest (event, write) stamp per entity row. No sort; work grows with rows per key, so
+  it is used only under ``filter_by_created_timestamp`` (where the timeline needs a window,
+  a second sort) and when no key has more than a few rows (a parcel's handful of scans).
+
+Each returns the joined table and, per output feature, the picked value and event time,
+for the caller's TTL test.
+"""
+
+from __future__ import annotations
+
+import ibis
+from ibis.expr import datatypes as dt
+
+from ontime.feast_plugins.asof_plan import Unsupported, ViewPlan
+from ontime.feast_plugins.asof_timeline import (
+    candidates_schema,
+    candidates_sql,
+    event_column,
+    key_column,
+    quote,
+    stamp_column,
+    timeline_schema,
+    timeline_sql,
+    visible_column,
+)
+
+ROW = "__asof_row"  # entity row number, added to the entity frame when newest_pick is used
+
+
+def read_source(plan: ViewPlan):
+    """The view's parquet as ibis reads it for Feast, after checking it has every column."""
+    # The very call Feast's DuckDB reader makes for a local parquet FileSource.
+    source = ibis.read_parquet(plan.source.path)
+    needed = [src for src, _ in (*plan.join_keys, *plan.features)]
+    needed += [plan.timestamp_field, *([plan.created_field] if plan.created_field else [])]
+    missing = sorted(set(needed) - set(source.columns))
+    if missing:  # Feast's own join reports this in its own words
+        raise Unsupported(f"{plan.source.path} has no column(s) {missing}")
+    return source
+
+
+def most_rows_per_key(source, plan: ViewPlan) -> int:
+    """The largest number of source rows any one key has (0 for an empty source)."""
+    # One plain query: through ibis, compiling and fetching cost as much as the count itself.
+    keys = ", ".join(quote(src) for src, _ in plan.join_keys)
+    present = " AND ".join(f"{quote(src)} IS NOT NULL" for src, _ in plan.join_keys)
+    sql = (
+        f"SELECT max(rows) FROM (SELECT count(*) AS rows FROM {quote(source.get_name())} "
+        f"WHERE {present} GROUP BY {keys})"
+    )
+    return int(source.get_backend().raw_sql(sql).fetchall()[0][0] or 0)
+
+
+def asof_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: int, cutoff: bool):
+    """ASOF-join the view's timeline: the latest row visible at the prediction time."""
+    sql = timeline_sql(quote(source.get_name()), plan, view, cutoff)
+    # The schema is given, not inferred: ibis 12 infers it with a DuckDB 1.x call.
+    rows = source.get_backend().sql(sql, schema=timeline_schema(source.schema(), plan, view))
+    keys = [
+        entities[entity_col] == rows[key_column(view, i)]
+        for i, (_, entity_col) in enumerate(plan.join_keys)
+    ]
+    joined = joined.asof_join(
+        rows, on=entities[event_col] >= rows[visible_column(view)], predicates=keys
+    )
+    picked = {out: (rows[out], rows[event_column(view)]) for _, out in plan.features}
+    return joined, picked
+
+
+def newest_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: int):
+    """Keep, per entity row, the usable row of its key with the highest (event, write) stamp."""
+    sql = candidates_sql(quote(source.get_name()), plan, view)
+    rows = source.get_backend().sql(sql, schema=candidates_schema(source.schema(), plan, view))
+    pairs = entities.join(
+        rows,
+        [
+            *(
+                entities[entity_col] == rows[key_column(view, i)]
+                for i, (_, entity_col) in enumerate(plan.join_keys)
+            ),
+            rows[visible_column(view)] <= entities[event_col],
+        ],
+    )
+    fields = {"event": pairs[event_column(view)]}
+    fields.update({f"f{i}": pairs[out] for i, (_, out) in enumerate(plan.features)})
+    payload = ibis.struct(fields)
+    arg_max = _arg_max(payload.type(), pairs[stamp_column(view)].type())
+    best_col, row_col = f"__asof_best_{view}", f"{ROW}_{view}"
+    best = pairs.group_by(**{row_col: pairs[ROW]}).aggregate(
+        **{best_col: arg_max(payload, pairs[stamp_column(view)])}
+    )
+    joined = joined.left_join(best, entities[ROW] == best[row_col])
+    picked = {
+        out: (best[best_col][f"f{i}"], best[best_col]["event"])
+        for i, (_, out) in enumerate(plan.features)
+    }
+    return joined, picked
+
+
+def _arg_max(value_type: dt.DataType, key_type: dt.DataType):
+    """DuckDB's ``arg_max`` (ibis' own ``argmax`` compiles to a slower ordered FIRST)."""
+    return ibis.udf.agg.builtin(
+        lambda arg, key: None, name="arg_max", signature=((value_type, key_type), value_type)
+    )
