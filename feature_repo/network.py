@@ -3,23 +3,24 @@
 from datetime import timedelta
 
 from entities import carrier, origin_warehouse
-from feast import FeatureView, Field, FileSource
+from feast import FeatureView, Field
 from feast.types import Float64, Int64
-from locations import DATA
+from locations import table_path
 
-backlog_batch = FileSource(
+from ontime.sources import batch_source
+
+backlog_batch = batch_source(
     name="warehouse_backlog",
-    path=str(DATA / "raw/warehouse_backlog.parquet"),
+    path=table_path("raw/warehouse_backlog.parquet"),
     timestamp_field="event_timestamp",
     created_timestamp_column="created_at",
     description=(
-        "Hourly parcels-waiting count per warehouse; "
-        "late corrections carry a later created_at."
+        "Hourly parcels-waiting count per warehouse; late corrections carry a later created_at."
     ),
 )
-carrier_reliability_batch = FileSource(
+carrier_reliability_batch = batch_source(
     name="carrier_reliability",
-    path=str(DATA / "derived/carrier_reliability.parquet"),
+    path=table_path("derived/carrier_reliability.parquet"),
     timestamp_field="event_timestamp",
     created_timestamp_column="created_at",
     description="Daily carrier late rate built by pipelines.build_batch_features.",

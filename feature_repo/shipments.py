@@ -3,14 +3,16 @@
 from datetime import timedelta
 
 from entities import shipment
-from feast import FeatureView, Field, FileSource, PushSource, RequestSource
+from feast import FeatureView, Field, PushSource, RequestSource
 from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Bool, Float64, String
-from locations import DATA
+from locations import table_path
 
-shipments_batch = FileSource(
+from ontime.sources import batch_source
+
+shipments_batch = batch_source(
     name="shipments",
-    path=str(DATA / "raw/shipments.parquet"),
+    path=table_path("raw/shipments.parquet"),
     timestamp_field="created_at",
     description="Orders as the order system records them when the delivery promise is made.",
 )
@@ -19,9 +21,9 @@ shipment_stream = PushSource(
     batch_source=shipments_batch,
     description="Real-time order feed pushed straight to the online store.",
 )
-scans_batch = FileSource(
+scans_batch = batch_source(
     name="scan_events",
-    path=str(DATA / "raw/scan_events.parquet"),
+    path=table_path("raw/scan_events.parquet"),
     timestamp_field="scan_at",
     created_timestamp_column="ingested_at",
     description="Carrier scan events; ingested_at is when the scan reached us.",
@@ -104,6 +106,8 @@ def scan_staleness(inputs: dict[str, list]) -> dict[str, list]:
     # Imports live in the body: Feast 0.67 first rebuilds a UDF by exec-ing its source text
     # with only numpy and pandas in scope, and falls back to the pickled function only if
     # that fails, so the body must be self-contained either way.
+    import math
+
     import numpy as np
     from transforms import hours_since_last_scan
 
@@ -112,4 +116,5 @@ def scan_staleness(inputs: dict[str, list]) -> dict[str, list]:
         np.asarray(inputs["last_scan_epoch_s"], dtype="float64"),
         np.asarray(inputs["request_time_epoch_s"], dtype="float64"),
     )
-    return {"hours_since_last_scan": [None if np.isnan(h) else h for h in hours.tolist()]}
+    # math.isnan, not np.isnan: per Python float it is ~30x cheaper (training runs 431k rows).
+    return {"hours_since_last_scan": [None if math.isnan(h) else h for h in hours.tolist()]}

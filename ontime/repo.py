@@ -20,6 +20,9 @@ from types import ModuleType
 
 from ontime.contract import FeatureContract
 from ontime.errors import ConfigError, OntimeError
+from ontime.profiles import local_registry, offline_store_type, refuse_foreign_sources
+from ontime.sources import SOURCE_KIND_ENV, kind_for_offline_store
+from ontime.spark import apply_spark_defaults
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ def store_yaml(repo: Path, profile: Path | None = None) -> Path:
     if not yaml_file.is_file():
         raise ConfigError(f"no feature_store.yaml at {yaml_file}")
     lines = [ln for ln in yaml_file.read_text().splitlines() if not ln.lstrip().startswith("#")]
+    apply_spark_defaults("\n".join(lines))  # unset ONTIME_SPARK_* get single-machine defaults
     unset = sorted(set(re.findall(r"\$\{(\w+)\}", "\n".join(lines))) - set(os.environ))
     if unset:
         raise ConfigError(f"{yaml_file} needs environment variable(s) {', '.join(unset)}")
@@ -82,8 +86,11 @@ def open_store(repo: Path, profile: Path | None = None):  # -> feast.FeatureStor
     yaml_file = store_yaml(repo, profile)
     load_repo_module(repo, "transforms") if (repo / "transforms.py").exists() else None
     if profile is None:
-        return FeatureStore(repo_path=str(repo))
-    return FeatureStore(repo_path=str(repo), fs_yaml_file=yaml_file)
+        store = FeatureStore(repo_path=str(repo))
+    else:
+        store = FeatureStore(repo_path=str(repo), fs_yaml_file=yaml_file)
+    refuse_foreign_sources(store.list_feature_views(), store.config.offline_store.type, yaml_file)
+    return store
 
 
 @contextlib.contextmanager
@@ -174,15 +181,25 @@ def apply_repo(repo: Path, profile: Path | None = None) -> str:
     from ontime.leakage import assert_no_leaks
 
     repo = Path(repo).resolve()
-    profile_args = ["-f", str(store_yaml(repo, profile))] if profile is not None else []
+    yaml_file = store_yaml(repo, profile)
+    profile_args = ["-f", str(yaml_file)] if profile is not None else []
+    offline_type = offline_store_type(yaml_file)
+    # The declarations build the source kind this profile's offline store reads.
+    kind = {SOURCE_KIND_ENV: kind_for_offline_store(offline_type)}
     contract = load_contract(repo)
-    with working_directory(repo):
+    with working_directory(repo), environment(kind):
+        forget_repo_modules(repo)  # imported under another profile, they hold other sources
         load_repo_module(repo, "transforms") if (repo / "transforms.py").exists() else None
         try:
             contents = parse_repo(repo)
+        except OntimeError:
+            raise
         except Exception as exc:  # a broken definition file: say which, without a traceback
             raise OntimeError(f"cannot parse feature repo {repo}: {exc}") from exc
+        finally:
+            forget_repo_modules(repo)
     refuse_relative_sources(contents)
+    refuse_foreign_sources(contents.feature_views, offline_type, yaml_file)
     views = {v.name: v for v in contents.feature_views}
     odfvs = {v.name: v for v in contents.on_demand_feature_views}
     for service in contents.feature_services:
@@ -190,14 +207,27 @@ def apply_repo(repo: Path, profile: Path | None = None) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "feast.cli.cli", *profile_args, "apply"],
         cwd=repo,
+        env={**os.environ, **kind},
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        raise OntimeError(f"feast apply failed: {lines[-1] if lines else 'no output'}")
+        raise OntimeError(f"feast apply failed: {failure_line(result.stderr)}")
     return result.stdout
+
+
+def failure_line(stderr: str) -> str:
+    """One line saying why a subprocess failed: its last exception and what follows it.
+
+    A validation error puts the exception on one line and the offending key and reason on
+    the next two, so the last line alone ("at path") says nothing.
+    """
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    found = [i for i, line in enumerate(lines) if re.match(r"^[\w.]+(Error|Exception)\b", line)]
+    if not found:
+        return lines[-1] if lines else "no output"
+    return "; ".join(lines[found[-1] : found[-1] + 3])
 
 
 def refuse_relative_sources(contents) -> None:
@@ -208,14 +238,39 @@ def refuse_relative_sources(contents) -> None:
     """
     for source in _sources(contents):
         path = getattr(source, "path", None)
-        if type(source).__name__ != "FileSource" or not path or "://" in path:
+        kind = type(source).__name__
+        if kind not in ("FileSource", "SparkSource") or not path or "://" in path:
             continue
         if not Path(path).is_absolute():
             raise ConfigError(
                 f"source '{source.name}' reads the relative path '{path}'; Feast resolves it "
-                "against the working directory, not the repo: make it absolute, e.g. "
+                "against the working directory, not the repo (so does Spark): make it "
+                "absolute, e.g. "
                 "Path(__file__).parent / 'data' / ... (see feature_repo/locations.py)"
             )
+
+
+def forget_repo_modules(repo: Path) -> None:
+    """Drop the repo's declaration modules from the import cache, so they run again."""
+    for stem in (p.stem for p in repo.glob("*.py")):
+        cached_file = getattr(sys.modules.get(stem), "__file__", None)
+        if cached_file and Path(cached_file).resolve().parent == repo and stem != "transforms":
+            del sys.modules[stem]
+
+
+@contextlib.contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    """Run a block with these environment variables set (the previous values come back)."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _sources(contents) -> list:
@@ -252,11 +307,16 @@ def materialize(
             ) from exc
 
 
-def reset_feature_store(repo: Path) -> None:
+def reset_feature_store(repo: Path, profile: Path | None = None) -> None:
     """Drop the embedded registry and online store so a new world starts clean.
 
     Materialization state lives in the registry; reusing it across regenerated worlds would
-    skip or mix history. Only the embedded default's local files are touched.
+    skip or mix history. Only local files are touched: the embedded default's, and a
+    profile's own registry file (e.g. the Spark profile's), never a remote registry.
     """
     for name in ("registry.db", "online_store.db"):
         (repo / "data" / name).unlink(missing_ok=True)
+    if profile is not None:
+        registry = local_registry(Path(profile), repo)
+        if registry is not None:
+            registry.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ontime.errors import ConfigError
 from ontime.settings.monitoring import MonitoringSettings
@@ -61,6 +61,11 @@ class Settings(Section):
 
     feature_repo: Path = Path("feature_repo")
     feature_service: str = "late_delivery_v1"
+    profile: Path | None = Field(
+        None,
+        description="Another feature_store.yaml for every command (e.g. "
+        "feature_repo/profiles/spark.yaml); serving.feature_store_yaml defaults to it.",
+    )
     raw_data_dir: Path = Path("feature_repo/data/raw")
     simulation: SimulationSettings = SimulationSettings()
     events: EventSettings = EventSettings()
@@ -68,6 +73,22 @@ class Settings(Section):
     training: TrainingSettings = TrainingSettings()
     serving: ServingSettings = ServingSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _serving_follows_profile(cls, data):
+        """Serving reads the profile too, unless it names a profile of its own."""
+        if not isinstance(data, dict) or not data.get("profile"):
+            return data
+        serving = data.get("serving") or {}
+        if isinstance(serving, dict) and not serving.get("feature_store_yaml"):
+            data = {**data, "serving": {**serving, "feature_store_yaml": data["profile"]}}
+        return data
+
+    def with_profile(self, profile: Path) -> Settings:
+        """These settings with every command on another feature_store.yaml (``--profile``)."""
+        serving = self.serving.model_copy(update={"feature_store_yaml": profile})
+        return self.model_copy(update={"profile": profile, "serving": serving})
 
     def resolved(self, base: Path) -> Settings:
         """Return a copy whose relative paths (at any depth) are anchored at ``base``."""
@@ -90,6 +111,28 @@ def _anchor(section: Section, base: Path) -> Section:
     return section.model_copy(update=updates)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe YAML loader, except that a key given twice in one mapping is an error.
+
+    PyYAML keeps the last value silently, so a second ``serving:`` block would quietly
+    replace the first.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # ``<<`` merges are overridden by explicit keys on purpose
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}' (line {line})", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Load and validate the settings file; a missing default file means all defaults."""
     explicit = path is not None
@@ -99,7 +142,7 @@ def load_settings(path: Path | None = None) -> Settings:
             raise ConfigError(f"settings file not found: {path}")
         return Settings().resolved(Path.cwd())
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}".splitlines()[0]) from exc
     if not isinstance(raw, dict):
