@@ -25,8 +25,15 @@ def free_port() -> int:
 class ServiceProcess:
     """``with ServiceProcess(config) as url:`` serves until the block ends, then flushes logs."""
 
-    def __init__(self, config: Path | None, port: int | None = None, ready_timeout: float = 180):
+    def __init__(
+        self,
+        config: Path | None,
+        port: int | None = None,
+        ready_timeout: float = 180,
+        profile: Path | None = None,
+    ):
         self.config = config
+        self.profile = profile  # another feature_store.yaml (--profile), passed on to serve
         self.port = port or free_port()
         self.ready_timeout = ready_timeout
         self.process: subprocess.Popen | None = None
@@ -39,6 +46,7 @@ class ServiceProcess:
         if self.config is not None:
             command += ["--config", str(self.config)]
         command += ["serve", "--port", str(self.port)]
+        command += ["--profile", str(self.profile)] if self.profile else []
         self.process = subprocess.Popen(
             command,
             stdout=subprocess.DEVNULL,

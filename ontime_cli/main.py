@@ -12,7 +12,7 @@ import click
 from ontime.errors import OntimeError
 from ontime.settings import load_settings
 from ontime_cli import monitoring, serving, training
-from ontime_cli.util import parse_time, settings_of
+from ontime_cli.util import parse_time, profile_override, settings_of
 
 log = logging.getLogger("ontime")
 
@@ -128,6 +128,7 @@ def materialize(ctx, end, start, profile) -> None:
 
 
 @cli.command()
+@profile_override
 @click.pass_context
 def demo(ctx) -> None:
     """The whole loop: simulate a faulty world, train, serve, replay, monitor, decide."""
@@ -137,6 +138,7 @@ def demo(ctx) -> None:
 
 
 @cli.command("show-rows")
+@profile_override
 @click.pass_context
 def show_rows(ctx) -> None:
     """Show one training row beside the matching online row (needs simulate + apply)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ontime.errors import OntimeError
-from ontime_cli.util import parse_time, settings_of
+from ontime_cli.util import parse_time, profile_override, settings_of
 
 
 @click.command()
@@ -20,6 +20,7 @@ from ontime_cli.util import parse_time, settings_of
     default=None,
     help="Serve this saved model bundle as champion instead of the registry's alias.",
 )
+@profile_override
 @click.pass_context
 def serve(ctx, host, port, bundle) -> None:
     """Run the online scoring service (FastAPI + uvicorn) until interrupted."""
@@ -32,6 +33,7 @@ def serve(ctx, host, port, bundle) -> None:
 @click.option("--from", "start", required=True, help="Push rows ingested at or after this time.")
 @click.option("--to", "end", default=None, help="... and before this time (default: now).")
 @click.option("--source", "sources", multiple=True, help="Push source name (default: all).")
+@profile_override
 @click.pass_context
 def push(ctx, start, end, sources) -> None:
     """Push raw rows ingested in a window to the online store through Feast PushSources."""
@@ -58,6 +60,7 @@ def push(ctx, start, end, sources) -> None:
     show_default=True,
     help="Advance the online store by write time alongside the events (replaying history).",
 )
+@profile_override
 @click.pass_context
 def replay(ctx, start, end, url, batch_size, clock) -> None:
     """Send the simulator's prediction events of a window to the running service."""
@@ -69,28 +72,38 @@ def replay(ctx, start, end, url, batch_size, clock) -> None:
     settings = settings_of(ctx)
     serving = settings.serving
     keys = list(
-        ServiceLookup(open_store(settings.feature_repo), settings.feature_service).key_types
+        ServiceLookup(
+            open_store(settings.feature_repo, serving.feature_store_yaml),
+            settings.feature_service,
+        ).key_types
     )
     time_column = settings.events.time_column
+    passthrough = serving.passthrough
     events = load_events(
-        settings.events.table, time_column, parse_time(start), parse_time(end), keys
+        settings.events.table, time_column, parse_time(start), parse_time(end), keys, passthrough
     )
     if events.empty:
         raise OntimeError(f"no prediction events between {start} and {end}")
-    rows = request_rows(events, keys, time_column)
+    rows = request_rows(events, keys, time_column, passthrough)
     base = url or f"http://{serving.host}:{serving.port}"
+    failures: list[tuple[int, str, str]] = []
     with click.progressbar(length=len(rows), label="replaying") as bar:
         if clock:
             from serving.clock import OnlineClock, replay_with_clock
 
             store = open_store(settings.feature_repo, serving.feature_store_yaml)
             online = OnlineClock(store, serving.feeds)
-            counts = replay_with_clock(online, base, events, keys, time_column, progress=bar.update)
+            counts = replay_with_clock(
+                online, base, events, keys, time_column, progress=bar.update,
+                passthrough=passthrough, failures=failures,
+            )  # fmt: skip
         else:
-            counts = run(base, rows, batch_size=batch_size, progress=bar.update)
+            counts = run(base, rows, batch_size=batch_size, progress=bar.update, failures=failures)
     click.echo(f"sent {len(rows)} events to {base}")
     for status, count in sorted(counts.items()):
         click.echo(f"  {status}: {count}")
+    for index, status, detail in failures[:5]:  # the first few, so a bad event can be found
+        click.echo(f"failed event {index}: {status} {detail}")
 
 
 COMMANDS: list[click.Command] = [serve, push, replay]

@@ -19,3 +19,12 @@ def contract():
     from ontime.repo import load_contract
 
     return load_contract(ROOT / "feature_repo")
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session():
+    """No tracking server from the environment: tests use their own sqlite file."""
+    patcher = pytest.MonkeyPatch()
+    patcher.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield patcher
+    patcher.undo()

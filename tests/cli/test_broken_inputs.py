@@ -48,12 +48,10 @@ def events_settings(world: TempRepo, name: str, frame: pd.DataFrame | None) -> T
 def test_relative_source_path_is_refused_at_apply(tmp_path):
     temp = make_repo(tmp_path)
     network = temp.repo / "network.py"
-    network.write_text(
-        network.read_text().replace(
-            'path=str(DATA / "raw/warehouse_backlog.parquet")',
-            'path="data/raw/warehouse_backlog.parquet"',
-        )
-    )
+    source = network.read_text()
+    anchored = 'path=table_path("raw/warehouse_backlog.parquet")'
+    assert anchored in source  # the edit below must change something
+    network.write_text(source.replace(anchored, 'path="data/raw/warehouse_backlog.parquet"'))
     result = temp.ontime("apply", check=False)
     assert_one_line_error(result, "warehouse_backlog", "relative path")
     assert not (temp.repo / "data" / "registry.db").exists()  # nothing reached the registry
