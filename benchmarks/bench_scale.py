@@ -34,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._world import ROOT, WORK, default_world
+from benchmarks.bench_training_rows import same_rows
 
 SIDES = ("duckdb", "spark", "peer")
 DEFAULT_SHIPMENTS_PER_DAY = 1800
@@ -140,26 +141,6 @@ def measure(side: str, config: Path, out: Path | None) -> dict:
     result = json.loads(stdout.strip().splitlines()[-1])
     result["peak_mb"] = peak[0]
     return result
-
-
-def same_rows(paths: dict[str, Path]) -> list[str]:
-    """Sides whose rows differ from the first side's, value for value (by column name)."""
-    import pandas as pd
-
-    frames = {side: pd.read_parquet(path) for side, path in paths.items() if path.exists()}
-    if len(frames) < 2:
-        return []
-    first_side, first = next(iter(frames.items()))
-    differing = []
-    for side, frame in frames.items():
-        try:
-            pd.testing.assert_frame_equal(
-                frame[list(first.columns)], first, check_dtype=False, check_exact=True
-            )
-        except (AssertionError, KeyError) as exc:
-            print(f"{side} rows differ from {first_side}: {str(exc)[:300]}")
-            differing.append(side)
-    return differing
 
 
 def report(results: dict[str, list[dict]], per_day: int) -> None:

@@ -190,10 +190,13 @@ def measure(side: str, config: Path, out: Path | None) -> dict:
 
 
 def same_rows(paths: dict[str, Path]) -> list[str]:
-    """Names of sides whose rows differ from the first side's (values, by column name)."""
+    """Names of sides whose rows differ from the first side's (values, by column name);
+    sides that wrote no rows are skipped."""
     import pandas as pd
 
-    frames = {side: pd.read_parquet(path) for side, path in paths.items()}
+    frames = {side: pd.read_parquet(path) for side, path in paths.items() if path.exists()}
+    if len(frames) < 2:
+        return []
     first_side, first = next(iter(frames.items()))
     differing = []
     for side, frame in frames.items():

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +24,8 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """``with ServiceProcess(config) as url:`` serves until the block ends, then flushes logs."""
+    """``with ServiceProcess(config) as url:`` serves until the block ends; when it returns,
+    every acknowledged prediction is in the log tables (the writer has drained)."""
 
     def __init__(
         self,
@@ -31,11 +33,15 @@ class ServiceProcess:
         port: int | None = None,
         ready_timeout: float = 180,
         profile: Path | None = None,
+        stop_timeout: float = 600,
     ):
         self.config = config
         self.profile = profile  # another feature_store.yaml (--profile), passed on to serve
         self.port = port or free_port()
         self.ready_timeout = ready_timeout
+        self.stop_timeout = stop_timeout
+        # The server's stderr goes to a file: a pipe nobody reads would block it once full.
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in __exit__)
         self.process: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -50,14 +56,14 @@ class ServiceProcess:
         self.process = subprocess.Popen(
             command,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise OntimeError(f"ontime serve exited: {self.process.stderr.read()[-500:]}")
+                raise OntimeError(f"ontime serve exited: {self._stderr_tail()}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     log.info("scoring service ready at %s", self.url)
@@ -72,7 +78,23 @@ class ServiceProcess:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # clean shutdown flushes the logs
             try:
-                self.process.wait(timeout=60)
+                self.process.wait(timeout=self.stop_timeout)
             except subprocess.TimeoutExpired:
+                log.error("ontime serve did not stop within %.0f s; killing it", self.stop_timeout)
                 self.process.kill()
                 self.process.wait()
+        self._wait_for_log()
+        self.stderr.close()
+
+    def _wait_for_log(self) -> None:
+        """Until the log writer is done: it may outlive a server that was killed."""
+        from ontime.settings import load_settings
+        from serving.log_process import wait_for_writer
+
+        log_dir = load_settings(self.config).serving.log_dir
+        if not wait_for_writer(log_dir, self.stop_timeout):
+            log.error("the prediction log writer of %s is still busy", log_dir)
+
+    def _stderr_tail(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read()[-500:]

@@ -116,6 +116,32 @@ class WriterProcess:
             return 0
 
 
+WRITER_LOCK = "writer.lock"
+
+
+def wait_for_writer(log_dir: Path, timeout_s: float) -> bool:
+    """Wait until no log writer holds ``log_dir``'s journal (every journaled row is then in
+    the tables, also when the server was killed and its writer drains on its own); False on
+    timeout."""
+    path = Path(log_dir) / "journal" / WRITER_LOCK
+    if not path.exists():
+        return True
+    fd = os.open(path, os.O_RDWR)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.2)
+    finally:
+        os.close(fd)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The writer's loop: write on schedule, when asked, and once more when the server goes."""
     parser = argparse.ArgumentParser(prog="serving.log_process")
@@ -132,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
 
     journal = args.log_dir / "journal"
     journal.mkdir(parents=True, exist_ok=True)
-    lock = os.open(journal / "writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    lock = os.open(journal / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)  # waits for a writer that is still draining
     writer = LogWriter(args.log_dir, _LazySink(args.feast_repo, args.feast_yaml))
     _serve(writer, args.flush_seconds)
