@@ -56,11 +56,15 @@ def spark_env(redis_server) -> Iterator[None]:  # noqa: F811 (the imported fixtu
     try:
         yield
     finally:
-        from pyspark.sql import SparkSession
+        from pyspark import SparkContext
 
-        session = SparkSession.getActiveSession()
-        if session is not None:  # free the JVM for the modules that follow
-            session.stop()
+        # Stop the context Feast started (the active session is per thread, so it may not be
+        # this thread's) and the gateway JVM with it: the modules that follow get its memory.
+        if SparkContext._active_spark_context is not None:
+            SparkContext._active_spark_context.stop()
+        if SparkContext._gateway is not None:
+            SparkContext._gateway.shutdown()
+            SparkContext._gateway = SparkContext._jvm = None
         monkey.undo()
 
 
