@@ -277,9 +277,17 @@ def test_a_model_that_cannot_score_the_probe_row_is_not_swapped_in():
     metrics = CollectorRegistry()
     metrics.register(release.load_failures)
     assert release.refresh() and release.lineup.champion.version == "1"
+    sample = {"alias": "champion", "version": "2"}
+
+    def refused() -> float:
+        return metrics.get_sample_value("ontime_model_load_failures_total", sample) or 0.0
+
+    before = refused()
     source.set("champion", broken)
     assert not release.refresh()
     assert release.lineup.champion.version == "1"
-    sample = {"alias": "champion", "version": "2"}
-    assert metrics.get_sample_value("ontime_model_load_failures_total", sample) == 1.0
+    counted = refused()
+    assert counted >= before + 1.0  # the refusal is counted
+    assert not release.refresh()  # polled again: still refused, and not counted again
+    assert refused() == counted and release.lineup.champion.version == "1"
     assert "not probabilities" in release.last_error
