@@ -21,7 +21,8 @@ import logging
 import os
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -134,6 +135,33 @@ def record_digests(settings: Settings, version: str, run_id: str) -> dict[str, s
     return digests
 
 
+@contextmanager
+def bound_to(uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API at ``uri`` for one block, then put everything back.
+
+    ``mlflow.set_tracking_uri`` is process-global and also exports ``MLFLOW_TRACKING_URI``,
+    which ``registry.tracking_uri`` reads: left set, a second project trained later in the
+    same process (a notebook, a test suite) would register into the first one's registry.
+    """
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved_env = os.environ.get("MLFLOW_TRACKING_URI")
+    saved = tracking_utils._tracking_uri, registry_utils._registry_uri
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        tracking_utils.set_tracking_uri(saved[0])  # None unsets the variable again
+        registry_utils._registry_uri = saved[1]
+        if saved_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
+
+
 def log_training_run(
     settings: Settings,
     *,
@@ -149,12 +177,17 @@ def log_training_run(
     Returns ``(version, run_id)``. ``write_report(version)`` writes the report folder once the
     version is known, so the report names the artifact it describes.
     """
+    uri = registry.tracking_uri(settings)
+    with bound_to(uri):
+        return _record_run(
+            settings, uri, spec, snapshot, bundle, evaluation, params, write_report
+        )
+
+
+def _record_run(settings, uri, spec, snapshot, bundle, evaluation, params, write_report):
     import mlflow
     import mlflow.xgboost
 
-    uri = registry.tracking_uri(settings)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     mlflow_client = registry.client(settings, create=True)
     experiment_id = ensure_experiment(mlflow_client, settings)
     name = registry.registered_name(settings)

@@ -169,3 +169,17 @@ def test_gate_promote_rollback_and_history_round_trip(trained):
     assert all(m["who"] and pd.Timestamp(m["at"]).tzinfo for m in moves)
     readable = run_cli(world.config, "history")
     assert len(readable.out.splitlines()) == len(moves)
+
+
+def test_training_leaves_no_tracking_uri_behind_for_the_next_project(trained):
+    """MLflow's set_tracking_uri exports MLFLOW_TRACKING_URI; a second project trained later
+    in the same process (a notebook, this suite) must still resolve its own registry."""
+    import os
+    from pathlib import Path
+
+    import mlflow
+
+    _, settings, _ = trained
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    ours = str(Path(settings.training.registry.mlflow_db).resolve())
+    assert ours not in mlflow.get_tracking_uri()
