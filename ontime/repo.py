@@ -14,7 +14,6 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -278,33 +277,6 @@ def _sources(contents) -> list:
     for view in contents.feature_views:
         sources += [s for s in (view.batch_source, getattr(view, "stream_source", None)) if s]
     return sources
-
-
-def materialize(
-    repo: Path, end: datetime, start: datetime | None = None, profile: Path | None = None
-) -> None:
-    """Load feature values up to ``end`` into the online store.
-
-    Incremental per view: each view continues from where its last run ended. A view never
-    materialized starts one TTL before ``end`` (older values would be expired anyway).
-    Feast's own ``materialize_incremental`` starts from the wall clock, which is wrong for
-    any replayed or simulated history. ``start`` forces a full reload from that time.
-    ``profile`` selects another ``feature_store.yaml`` (another online store).
-    """
-    store = open_store(repo, profile)
-    for view in store.list_feature_views():
-        if not view.online:
-            continue
-        begin = start or view.most_recent_end_time or (end - (view.ttl or timedelta(days=1)))
-        if begin >= end:
-            continue
-        try:
-            store.materialize(start_date=begin, end_date=end, feature_views=[view.name])
-        except Exception as exc:  # e.g. an unreachable Redis: one line naming view and store
-            kind = store.config.online_store.type
-            raise OntimeError(
-                f"materialize {view.name} into the {kind} online store: {exc}"
-            ) from exc
 
 
 def reset_feature_store(repo: Path, profile: Path | None = None) -> None:

@@ -65,7 +65,8 @@ def serve_and_monitor(
     keys = list(describe_service(store, settings.feature_service).entity_keys)
     events = pd.read_parquet(settings.events.table)
     times = pd.to_datetime(events[settings.events.time_column], utc=True)
-    clock = OnlineClock(store, settings.serving.feeds)
+    span = min(w.start for w in windows), max(w.end for w in windows)
+    clock = OnlineClock(store, settings.serving.feeds, *span)  # reads only the span's feeds
     with ServiceProcess(config, profile=settings.serving.feature_store_yaml) as url:
         for window in sorted(windows, key=lambda w: w.start):
             chosen = events[(times >= window.start) & (times < window.end)]

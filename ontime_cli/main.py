@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -111,20 +111,40 @@ def apply(ctx, profile) -> None:
 @cli.command()
 @click.option("--end", default=None, help="Materialize up to this time (default: now).")
 @click.option("--start", default=None, help="Full materialization from this time.")
+@click.option(
+    "--slice-days",
+    type=click.FloatRange(min=0.01),
+    default=7.0,
+    show_default=True,
+    help="Load this many days at a time (peak memory follows the slice, not the history).",
+)
 @profile_option
 @click.pass_context
-def materialize(ctx, end, start, profile) -> None:
-    """Load feature values into the online store."""
-    from ontime.repo import materialize as run
+def materialize(ctx, end, start, slice_days, profile) -> None:
+    """Load feature values into the online store, in time slices."""
+    import sys
+
+    from ontime.materialize import materialize as run
+
+    def progress(view: str, done: int, total: int) -> None:
+        if sys.stderr.isatty():  # quiet in CI and logs
+            click.echo(f"\r{view}: slice {done}/{total}", err=True, nl=done == total)
 
     end_time = parse_time(end) or datetime.now(tz=UTC)
-    run(
+    loads = run(
         settings_of(ctx).feature_repo,
         end=end_time,
         start=parse_time(start),
         profile=store_profile(ctx, profile),
+        chunk=timedelta(days=slice_days),
+        progress=progress,
     )
-    click.echo(f"materialized up to {end_time.isoformat()}")
+    for load in loads:
+        click.echo(load.describe())
+    if any(not load.skipped for load in loads):
+        click.echo(f"materialized up to {end_time.isoformat()}")
+    else:
+        click.echo(f"nothing materialized up to {end_time.isoformat()}: every view was skipped")
 
 
 @cli.command()

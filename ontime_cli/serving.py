@@ -79,9 +79,8 @@ def replay(ctx, start, end, url, batch_size, clock) -> None:
     )
     time_column = settings.events.time_column
     passthrough = serving.passthrough
-    events = load_events(
-        settings.events.table, time_column, parse_time(start), parse_time(end), keys, passthrough
-    )
+    window = parse_time(start), parse_time(end)
+    events = load_events(settings.events.table, time_column, *window, keys, passthrough)
     if events.empty:
         raise OntimeError(f"no prediction events between {start} and {end}")
     rows = request_rows(events, keys, time_column, passthrough)
@@ -92,7 +91,7 @@ def replay(ctx, start, end, url, batch_size, clock) -> None:
             from serving.clock import OnlineClock, replay_with_clock
 
             store = open_store(settings.feature_repo, serving.feature_store_yaml)
-            online = OnlineClock(store, serving.feeds)
+            online = OnlineClock(store, serving.feeds, *window)
             counts = replay_with_clock(
                 online, base, events, keys, time_column, progress=bar.update,
                 passthrough=passthrough, failures=failures,

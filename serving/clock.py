@@ -23,8 +23,12 @@ from pathlib import Path
 import pandas as pd
 
 from ontime.errors import OntimeError
+from ontime.tables import read_between
 
 log = logging.getLogger(__name__)
+
+# A replay starts at its first event's step, which can be a step before ``since``.
+START_MARGIN = timedelta(hours=1)
 
 
 @dataclass
@@ -38,7 +42,8 @@ class Feed:
     position: int = 0
 
 
-def _feed_for(view, feeds: dict[str, Path]) -> Feed:
+def _feed_for(view, feeds: dict[str, Path], since=None, until=None) -> Feed:
+    """The view's feed, read only for writes in [``since`` - TTL, ``until``] when given."""
     from feast.data_source import PushSource
 
     stream = view.stream_source
@@ -55,25 +60,42 @@ def _feed_for(view, feeds: dict[str, Path]) -> Feed:
             [*keys, batch.timestamp_field, write_column, *(f.name for f in view.features)]
         )
     )
-    rows = pd.read_parquet(path, columns=columns)
+    ttl = view.ttl or timedelta(days=30)
+    floor = None if since is None else pd.Timestamp(since) - ttl - START_MARGIN
+    rows = read_between(path, write_column, floor, until, columns, end_inclusive=True)
     written = pd.to_datetime(rows[write_column], utc=True)
     order = written.argsort(kind="stable")
     rows = rows.iloc[order].reset_index(drop=True)
-    ttl = view.ttl or timedelta(days=30)
     return Feed(view.name, rows, written.iloc[order].reset_index(drop=True), ttl)
 
 
 class OnlineClock:
-    """Moves the online store forward in time, one write-time slice per view."""
+    """Moves the online store forward in time, one write-time slice per view.
 
-    def __init__(self, store, feeds: dict[str, Path] | None = None) -> None:
+    ``since`` and ``until`` bound the replay when known: each feed is then read only for
+    rows written from one TTL before ``since`` up to ``until`` (older rows have expired by
+    the first event, later ones are never reached), so one window costs the same whatever
+    the length of the history.
+    """
+
+    def __init__(
+        self,
+        store,
+        feeds: dict[str, Path] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> None:
         self.store = store
+        self.since = None if since is None else pd.Timestamp(since)
+        self.until = None if until is None else pd.Timestamp(until)
         views = [v for v in store.list_feature_views() if v.online]
-        self.feeds = [_feed_for(view, feeds or {}) for view in views]
+        self.feeds = [_feed_for(view, feeds or {}, since, until) for view in views]
         self.now: pd.Timestamp | None = None
 
     def start_at(self, moment: datetime) -> None:
         """Skip rows written more than one view TTL before ``moment`` (they have expired)."""
+        if self.since is not None and pd.Timestamp(moment) < self.since - START_MARGIN:
+            raise OntimeError(f"the online clock was read from {self.since}, not {moment}")
         for feed in self.feeds:
             floor = pd.Timestamp(moment) - feed.ttl
             feed.position = int(feed.written.searchsorted(floor, side="left"))
@@ -81,6 +103,8 @@ class OnlineClock:
     def advance(self, moment: datetime) -> int:
         """Write every row with write time <= ``moment`` not yet written; return the count."""
         moment = pd.Timestamp(moment)
+        if self.until is not None and moment > self.until:
+            raise OntimeError(f"the online clock was read up to {self.until}, not {moment}")
         total = 0
         for feed in self.feeds:
             stop = int(feed.written.searchsorted(moment, side="right"))

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from ontime.errors import OntimeError
+from ontime.tables import column_names, read_between
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,11 @@ def load_events(
     (and the declared passthrough fields, which the log keeps beside each prediction)."""
     if not Path(table).exists():
         raise OntimeError(f"no prediction events at {table}; run `ontime simulate` first")
-    events = pd.read_parquet(table)
-    absent = [c for c in (*keys, *passthrough, time_column) if c not in events.columns]
+    wanted = list(dict.fromkeys([*keys, *passthrough, time_column]))
+    absent = [c for c in wanted if c not in column_names(table)]
     if absent:
         raise OntimeError(f"prediction events lack column(s) {absent}")
-    times = pd.to_datetime(events[time_column], utc=True)
-    chosen = events[(times >= pd.Timestamp(start)) & (times < pd.Timestamp(end))]
+    chosen = read_between(table, time_column, start, end, columns=wanted)
     return chosen.sort_values(time_column, kind="stable").reset_index(drop=True)
 
 

@@ -22,7 +22,8 @@ def read_prediction_events(settings: Settings) -> pd.DataFrame:
 def show_training_and_online_row(settings: Settings) -> str:
     """Materialize to the newest prediction event and show its training and online rows."""
     from ontime.features import entity_frame, historical_rows
-    from ontime.repo import describe_service, load_contract, materialize, open_store
+    from ontime.materialize import materialize
+    from ontime.repo import describe_service, load_contract, open_store
     from serving.online import online_rows
 
     events = read_prediction_events(settings)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ontime.errors import OntimeError
 from ontime.timeutil import as_utc, utc_timestamp
+from training import kept_reference
 
 if TYPE_CHECKING:
     from ontime.settings import Settings
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from training.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
+
 
 # Columns of a reference period (``reference_period``) besides the snapshot's own.
 PERIOD_TIME, PERIOD_SCORE, PERIOD_THRESHOLD, PERIOD_LABEL = (
@@ -139,7 +141,6 @@ def champion_lineage(
 
 def model_lineage(settings: Settings, loaded: LoadedModel) -> ModelLineage:
     """Reference rows, validation scores and test metrics of a loaded registered version."""
-    from training.snapshot import load_snapshot
 
     meta = loaded.bundle.metadata
     snapshot_id = meta.get("snapshot_id")
@@ -148,34 +149,48 @@ def model_lineage(settings: Settings, loaded: LoadedModel) -> ModelLineage:
             f"model {loaded.name} v{loaded.version} does not record its snapshot_id: "
             "its reference data cannot be found"
         )
-    # The hash the model recorded at training: a snapshot edited since, even with a
-    # recomputed manifest, must not become the reference monitoring compares against.
-    snapshot = load_snapshot(
-        settings, snapshot_id, meta.get("snapshot_hash"),
-        recorded_by=f"model {loaded.name} v{loaded.version}",
-    )  # fmt: skip
-    scores, test_metrics = meta.get("validation_scores"), meta.get("test_metrics")
-    if scores is None or test_metrics is None:
-        validation, test = _prepared(settings, loaded, snapshot, ("validation", "test"))
-        bundle = loaded.bundle
-        if scores is None:
-            scores = bundle.predict_proba(validation.frame)
-        if test_metrics is None:
-            from training.metrics import binary_metrics
+    profiles = ProfileFiles(settings, loaded.name, str(loaded.version))
+    kept = kept_reference.load(settings, loaded, profiles.folder)
+    snapshot = None if kept is not None else verified_snapshot(settings, loaded)
+    test_metrics = meta.get("test_metrics")
+    if test_metrics is None:  # older bundles: recomputed from the snapshot
+        from training.metrics import binary_metrics
 
-            test_metrics = binary_metrics(
-                test.labels, bundle.predict_proba(test.frame), bundle.threshold,
-                settings.training.costs,
-            )  # fmt: skip
+        snapshot = snapshot or verified_snapshot(settings, loaded)
+        [test] = _prepared(settings, loaded, snapshot, ("test",))
+        test_metrics = binary_metrics(
+            test.labels, loaded.bundle.predict_proba(test.frame), loaded.bundle.threshold,
+            settings.training.costs,
+        )  # fmt: skip
+    if kept is None:
+        [validation] = _prepared(settings, loaded, snapshot, ("validation",))
+        monitoring = settings.monitoring
+        kept = kept_reference.KeptReference(
+            kept_reference.sample_rows(snapshot.rows, monitoring.reference_rows, monitoring.seed),
+            np.asarray(loaded.bundle.predict_proba(validation.frame), dtype="float64"),
+        )
+        kept_reference.keep(settings, loaded, profiles.folder, kept)
     return ModelLineage(
         name=loaded.name,
         version=str(loaded.version),
-        reference_rows=snapshot.rows,
-        validation_scores=np.asarray(scores, dtype="float64"),
+        reference_rows=kept.rows,
+        validation_scores=kept.validation_scores,
         test_metrics=_numbers(test_metrics),
         period=lambda: reference_period(settings, loaded, snapshot),
-        profiles=ProfileFiles(settings, loaded.name, str(loaded.version)),
+        profiles=profiles,
     )
+
+
+def verified_snapshot(settings: Settings, loaded: LoadedModel) -> Snapshot:
+    """The model's snapshot, held against the hash the model recorded at training: a
+    snapshot edited since, even with a recomputed manifest, is refused."""
+    from training.snapshot import load_snapshot
+
+    meta = loaded.bundle.metadata
+    return load_snapshot(
+        settings, meta["snapshot_id"], meta.get("snapshot_hash"),
+        recorded_by=f"model {loaded.name} v{loaded.version}",
+    )  # fmt: skip
 
 
 def reference_period(

@@ -179,9 +179,7 @@ def log_training_run(
     """
     uri = registry.tracking_uri(settings)
     with bound_to(uri):
-        return _record_run(
-            settings, uri, spec, snapshot, bundle, evaluation, params, write_report
-        )
+        return _record_run(settings, uri, spec, snapshot, bundle, evaluation, params, write_report)
 
 
 def _record_run(settings, uri, spec, snapshot, bundle, evaluation, params, write_report):

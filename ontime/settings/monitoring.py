@@ -171,6 +171,9 @@ class MonitoringSettings(Section):
 
     reports_dir: Path = Path("reports")
     seed: int = 0
+    # The champion's reference rows: up to this many rows of its snapshot, sampled once and
+    # kept with the released model, so judging a window never reads the whole history.
+    reference_rows: int = Field(500_000, ge=1000)
     health: HealthSettings = HealthSettings()
     parity: ParitySettings = ParitySettings()
     drift: DriftSettings = DriftSettings()

@@ -29,7 +29,8 @@ import pandas as pd
 import pytest
 
 from ontime.features import entity_frame, historical_rows
-from ontime.repo import apply_repo, describe_service, load_contract, materialize, open_store
+from ontime.materialize import materialize
+from ontime.repo import apply_repo, describe_service, load_contract, open_store
 from serving.online import online_rows
 from tests.conftest import ROOT
 from tests.integration.conftest import TempRepo

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pandas.testing import assert_frame_equal
 
 from tests.monitoring.world import DAYS, FAULTS, TRAIN
 
@@ -117,3 +118,60 @@ def test_calibrate_backtests_the_champion_and_stores_its_profile(promoted):
     registry = promoted.settings.training.registry
     stored = Path(registry.artifact_dir) / "monitoring_profiles"
     assert list(stored.glob("*/v1/window-12h.json")), list(stored.rglob("*"))
+
+
+def test_later_windows_read_the_kept_reference_rows_not_the_snapshot(promoted, monkeypatch):
+    """Judging a window costs the same whatever the history: once kept with the model, the
+    reference rows are read from their own file, never from the whole snapshot."""
+    import training.snapshot
+    from monitoring.champion import load_reference
+    from training.registry import load_alias
+
+    settings = promoted.settings
+    moment = promoted.day(DAYS).to_pydatetime()
+    snapshot = training.snapshot.load_snapshot(
+        settings, load_alias(settings, "champion").bundle.metadata["snapshot_id"]
+    )
+    load_reference(settings, moment)  # keeps the rows if promotion had not
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the whole snapshot was read for one window")
+
+    monkeypatch.setattr(training.snapshot, "load_snapshot", refused)
+    kept = load_reference(settings, moment)
+    assert_frame_equal(kept.rows, snapshot.rows)  # the default world is below the cap
+    assert kept.validation_scores.size > 100
+
+
+def test_an_edited_reference_file_is_rebuilt_from_the_verified_snapshot(promoted, caplog):
+    from monitoring.champion import load_reference
+    from training.kept_reference import ROWS_FILE
+
+    settings = promoted.settings
+    moment = promoted.day(DAYS).to_pydatetime()
+    before = load_reference(settings, moment)
+    [kept] = Path(settings.training.registry.artifact_dir).glob(f"**/v1/{ROWS_FILE}")
+    edited = before.rows.copy()
+    edited[edited.columns[-1]] = edited[edited.columns[-1]].iloc[::-1].to_numpy()
+    edited.to_parquet(kept, index=False)
+    after = load_reference(settings, moment)
+    assert "does not match its recorded SHA-256" in caplog.text
+    assert_frame_equal(after.rows, before.rows)
+    assert after.validation_scores == pytest.approx(before.validation_scores)
+
+
+def test_a_large_snapshot_is_kept_as_a_seeded_sample_in_snapshot_order(promoted):
+    from training.kept_reference import sample_rows
+    from training.registry import load_alias
+    from training.snapshot import load_snapshot
+
+    settings = promoted.settings
+    champion = load_alias(settings, "champion")
+    snapshot = load_snapshot(settings, champion.bundle.metadata["snapshot_id"])
+    rows = sample_rows(snapshot.rows, 1000, seed=0)
+    assert len(rows) == 1000 < len(snapshot.rows)
+    assert_frame_equal(sample_rows(snapshot.rows, 1000, seed=0), rows)  # seeded
+    keys = [*snapshot.manifest.entity_keys, snapshot.manifest.time_column]
+    positions = snapshot.rows.reset_index().merge(rows[keys], on=keys)["index"]
+    assert len(positions) == 1000 and positions.is_monotonic_increasing
+    assert sample_rows(snapshot.rows, len(snapshot.rows), seed=0) is snapshot.rows

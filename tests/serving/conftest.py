@@ -19,7 +19,8 @@ import xgboost as xgb
 
 from ontime.contract import apply_contract, fit_categories
 from ontime.features import entity_frame, historical_rows
-from ontime.repo import describe_service, load_contract, materialize, open_store
+from ontime.materialize import materialize
+from ontime.repo import describe_service, load_contract, open_store
 from ontime.settings import Settings, load_settings
 from ontime.settings.serving import ServingSettings
 from serving.api import create_app

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from ontime.contract import FeatureContract, FeatureRule
-from ontime.repo import ServiceSpec, materialize
+from ontime.materialize import materialize
+from ontime.repo import ServiceSpec
 from serving.freshness import allowed_ages, feature_ages, stale_frame
 from serving.lookup import ServiceLookup
 from serving.store import open_serving_store

@@ -15,7 +15,8 @@ import pytest
 
 from ontime.contract import apply_contract
 from ontime.features import entity_frame, historical_rows
-from ontime.repo import describe_service, load_contract, materialize, open_store
+from ontime.materialize import materialize
+from ontime.repo import describe_service, load_contract, open_store
 from serving.models import StaticModelSource
 from tests.serving.conftest import copy_world, same_value, settings_for, start_live
 
