@@ -40,7 +40,8 @@ def prepare(config: Path) -> tuple[Path, pd.DataFrame, pd.Timestamp]:
 
     from ontime.contract import apply_contract, fit_categories
     from ontime.features import entity_frame, historical_rows
-    from ontime.repo import describe_service, load_contract, materialize, open_store
+    from ontime.materialize import materialize
+    from ontime.repo import describe_service, load_contract, open_store
     from ontime.settings import load_settings
     from training.bundle import Calibration, ModelBundle
 
