@@ -27,6 +27,7 @@ from monitoring.champion import load_reference
 from monitoring.decision import decide
 from monitoring.drift import feature_drift, finish_drift
 from monitoring.health import input_health
+from monitoring.history import record
 from monitoring.labels import label_section, labels_step
 from monitoring.parity import collect, parity_step
 from monitoring.prediction_drift import prediction_drift
@@ -65,11 +66,14 @@ def monitor(
     reference: Reference | None = None,
     labels_as_of: datetime | None = None,
     store: FeatureStore | None = None,
+    worker: EvidentlyWorker | None = None,
 ) -> Summary:
     """Check the served traffic of ``[start, end)`` and write ``reports/<window>/``.
 
     ``reference`` defaults to the champion's entry in the model registry; ``store`` to the
     settings' feature repo. Labels count if they arrived by ``labels_as_of`` (default: end).
+    A series of windows passes all three, and its Evidently ``worker``, once for all.
+    The window's result is added to the metric history (``monitoring.history``).
     """
     from ontime.repo import describe_service
 
@@ -82,7 +86,8 @@ def monitor(
     # Evidently's import and reports run in a worker process while Feast loads and the other
     # checks run (monitoring/background.py); its results are in before anything is written.
     reports = traffic and settings.monitoring.drift.evidently_reports
-    with EvidentlyWorker() if reports else nullcontext() as worker:
+    own = reports and worker is None  # a worker of its own, stopped when the window is done
+    with EvidentlyWorker() if own else nullcontext(worker if reports else None) as worker:
         with timed(timings, "open_repo"):
             store, contract = _open_repo(settings, store)
         checks = settings.monitoring
@@ -190,6 +195,8 @@ def monitor(
             drift_run=drift.run if drift else None,
             parity_run=parity_run,
         )
+    with timed(timings, "history"):
+        record(checks.history_path, summary)
     log.info("monitor %s: %s (%s)", window.name, decision.action, decision.reason)
     return summary
 

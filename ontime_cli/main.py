@@ -180,7 +180,7 @@ def main() -> None:
     the exception, and ``-v`` shows the traceback.
     """
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)  # a command's ctx.exit(n) comes back as n
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as exc:
@@ -197,6 +197,8 @@ def main() -> None:
             f"error: {type(exc).__name__}: {detail} (rerun with -v for the traceback)", err=True
         )
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def one_line(text: str, limit: int = 400) -> str:

@@ -14,36 +14,119 @@ from ontime_cli.util import parse_time, profile_override, settings_of
 @click.option(
     "--labels-as-of",
     default=None,
-    help="Count labels that arrived by this time (default: the window end).",
+    help="Count labels that arrived by this time (default: each window's end).",
 )
+@click.option("--every", default=None, help="Judge consecutive windows of this length: 1d, 12h.")
+@click.option("--last", is_flag=True, help="With --every: only the window that just closed.")
+@click.option("--now", default=None, hidden=True, help="The clock --last reads (tests).")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors (for cron).")
 @profile_override
 @click.pass_context
-def monitor(
-    ctx: click.Context, start: str | None, end: str | None, labels_as_of: str | None
-) -> None:
+def monitor(ctx, start, end, labels_as_of, every, last, now, quiet) -> None:
     """Check served traffic of a window; write reports/<window>/ and one decision.
 
+    With --every, judge each window of that length from --from to --to (or, with --last,
+    the one that just closed): exit 0 when every decision is ok or inspect, 3 when one
+    needs action. Each window is added to the metric history (`ontime monitor history`).
     `ontime monitor calibrate` backtests the checks on the champion's clean windows.
     """
     from monitoring.run import monitor as run
 
     if ctx.invoked_subcommand is not None:
-        if start or end or labels_as_of:
+        if start or end or labels_as_of or every or last:
             raise OntimeError(
-                f"--from/--to/--labels-as-of belong to `ontime monitor`, "
+                f"--from/--to/--labels-as-of/--every/--last belong to `ontime monitor`, "
                 f"not to `ontime monitor {ctx.invoked_subcommand}`"
             )
         return
     settings = settings_of(ctx)
+    echo = (lambda *_a, **_k: None) if quiet else click.echo
+    if every or last:
+        ctx.exit(series(settings, start, end, labels_as_of, every, last, now, echo))
     begin, finish = parse_time(start), parse_time(end)
     if begin is None or finish is None:
-        raise OntimeError("--from and --to are required")
+        raise OntimeError("--from and --to are required (or --every with --last)")
     summary = run(settings, begin, finish, labels_as_of=parse_time(labels_as_of))
     folder = settings.monitoring.reports_dir / summary.window["name"]
     for note in summary.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"decision: {summary.action} ({summary.decision.reason})")
-    click.echo(f"report: {folder / summary.reports.get('overview_html', 'summary.json')}")
+        echo(f"note: {note}")
+    echo(f"decision: {summary.action} ({summary.decision.reason})")
+    echo(f"report: {folder / summary.reports.get('overview_html', 'summary.json')}")
+
+
+def series(settings, start, end, labels_as_of, every, last, now, echo) -> int:
+    """Judge a series of windows; the exit code says whether one needs action."""
+    import sys
+
+    from tqdm import tqdm
+
+    from monitoring.series import (
+        ACTION_NEEDED,
+        QUIET_ACTIONS,
+        last_closed,
+        parse_every,
+        run_series,
+        windows,
+    )
+
+    if not every:
+        raise OntimeError("--last needs --every (the length of the window)")
+    step = parse_every(every)
+    if last:
+        if start or end:
+            raise OntimeError("--last judges the window that just closed: drop --from/--to")
+        spans = [last_closed(step, parse_time(now))]
+    else:
+        if not start or not end:
+            raise OntimeError("--every needs --from and --to (or --last)")
+        spans = windows(parse_time(start), parse_time(end), step)
+    # A bar on a terminal only: CI and log files get the one line per window below.
+    terminal = sys.stderr.isatty()
+    with tqdm(total=len(spans), unit="window", disable=not terminal) as bar:
+
+        def progress(done, total, summary) -> None:
+            line = f"{summary.window['name']}: {summary.action} ({summary.decision.reason})"
+            bar.update(1)
+            if terminal:
+                bar.write(line)  # above the bar
+            else:
+                echo(line)
+
+        run = run_series(settings, spans, parse_time(labels_as_of), progress)
+    echo(f"history: {settings.monitoring.history_path}")
+    return ACTION_NEEDED if any(s.action not in QUIET_ACTIONS for s in run) else 0
+
+
+@monitor.command("history")
+@click.option("--from", "start", default=None, help="Windows starting at or after this time.")
+@click.option("--to", "end", default=None, help="Windows ending at or before this time.")
+@click.option("--check", default=None, help="Also list metrics whose check starts with this.")
+@click.option("--all-labels", is_flag=True, help="Every labels-as-of run, not just the latest.")
+@click.pass_context
+def history(ctx, start, end, check, all_labels) -> None:
+    """Print the metric history: one line per judged window (and its metrics with --check)."""
+    from monitoring.history import read
+
+    settings = settings_of(ctx)
+    path = settings.monitoring.history_path
+    found, metrics = read(path, parse_time(start), parse_time(end), check, all_labels)
+    if found.empty:
+        raise OntimeError(f"no judged windows in {path}; run `ontime monitor` first")
+    columns = ["window_start", "window_end", "labels_as_of", "decision", "model_version"]
+    click.echo(found[columns].to_string(index=False))
+    if check:
+        click.echo(metrics.drop(columns=["labels_as_of"]).to_string(index=False))
+    click.echo(f"({len(found)} windows in {path})")
+
+
+@monitor.command("alerts")
+@click.pass_context
+def alerts(ctx) -> None:
+    """Send again the alerts the webhook did not take (the dead-letter file)."""
+    from monitoring.alerts import resend
+
+    sent, kept = resend(settings_of(ctx))
+    click.echo(f"resent {sent} alert(s); {kept} still undelivered")
 
 
 @monitor.command("calibrate")

@@ -162,6 +162,18 @@ class ProfileSettings(Section):
     calibration_prior: float = Field(20.0, ge=0.0)
 
 
+class AlertSettings(Section):
+    """Where decisions that need someone go: a webhook (JSON POST), retried, else a file."""
+
+    webhook_url: str | None = None
+    actions: list[str] = ["block", "repair_parity", "rollback", "retrain"]
+    attempts: int = Field(4, ge=1)
+    timeout_s: float = Field(5.0, gt=0.0)
+    backoff_s: float = Field(0.5, ge=0.0, description="Doubled after each failed attempt.")
+    # Alerts the endpoint did not take, one JSON line each (default: reports_dir/...).
+    dead_letter: Path | None = None
+
+
 class MonitoringSettings(Section):
     """Thresholds and outputs of ``ontime monitor``."""
 
@@ -174,9 +186,20 @@ class MonitoringSettings(Section):
     # The champion's reference rows: up to this many rows of its snapshot, sampled once and
     # kept with the released model, so judging a window never reads the whole history.
     reference_rows: int = Field(500_000, ge=1000)
+    # Every judged window's metrics and decision (SQLite; default: reports_dir/history.sqlite).
+    history_db: Path | None = None
+    alerts: AlertSettings = AlertSettings()
     health: HealthSettings = HealthSettings()
     parity: ParitySettings = ParitySettings()
     drift: DriftSettings = DriftSettings()
     prediction_drift: PredictionDriftSettings = PredictionDriftSettings()
     labels: LabelQualitySettings = LabelQualitySettings()
     profile: ProfileSettings = ProfileSettings()
+
+    @property
+    def history_path(self) -> Path:
+        return self.history_db or self.reports_dir / "history.sqlite"
+
+    @property
+    def dead_letter_path(self) -> Path:
+        return self.alerts.dead_letter or self.reports_dir / "alerts-dead-letter.jsonl"

@@ -10,24 +10,9 @@ from pathlib import Path
 import pytest
 from pandas.testing import assert_frame_equal
 
-from tests.monitoring.world import DAYS, FAULTS, TRAIN
+from tests.monitoring.world import DAYS, FAULTS
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def promotion(world):
-    """`ontime promote`'s output, with the world's own registry for the whole module."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the world's own sqlite registry
-        cutoff = world.day(TRAIN[1] + 10).isoformat()
-        world.repo.ontime("train", "--cutoff", cutoff)
-        yield world.repo.ontime("promote", "1", "--force", "--reason", "monitoring test")
-
-
-@pytest.fixture(scope="module")
-def promoted(world, promotion):
-    return world
 
 
 def test_promotion_stores_the_profile_monitor_would_build(promotion, promoted):
