@@ -22,6 +22,7 @@ import pandas as pd
 from ontime.errors import OntimeError
 
 if TYPE_CHECKING:
+    from monitoring.reference import Reference
     from monitoring.summary import Summary
     from ontime.settings import Settings
 
@@ -69,15 +70,19 @@ def run_series(
     spans: list[tuple[datetime, datetime]],
     labels_as_of: datetime | None = None,
     progress: Callable[[int, int, Summary], None] | None = None,
+    reference: Reference | None = None,
 ) -> list[Summary]:
-    """Judge each window in time order; ``progress(done, total, summary)`` after each."""
+    """Judge each window in time order; ``progress(done, total, summary)`` after each.
+
+    ``reference`` defaults to the registry's champion, loaded once for the series.
+    """
     from monitoring.alerts import deliver
     from monitoring.background import EvidentlyWorker
     from monitoring.champion import load_reference
     from monitoring.run import _open_repo, monitor
 
     store, _ = _open_repo(settings, None)
-    reference = load_reference(settings, spans[-1][1])
+    reference = reference or load_reference(settings, spans[-1][1])
     reports = settings.monitoring.drift.evidently_reports
     summaries = []
     with EvidentlyWorker() if reports else nullcontext() as worker:

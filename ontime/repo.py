@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -114,6 +114,9 @@ class ServiceSpec:
     request_fields: tuple[str, ...]  # request-time inputs of on-demand views
     dtypes: dict[str, str]  # feature -> Feast type name
     ttl_seconds: dict[str, float]  # feature -> TTL of the view it comes from (0 = none)
+    views: dict[str, str] = field(default_factory=dict)  # feature -> its feature view
+    # view -> expected freshness in seconds, from the view's ``freshness_sla`` tag ("6h")
+    freshness_sla_s: dict[str, float] = field(default_factory=dict)
 
 
 def describe_service(store, name: str) -> ServiceSpec:
@@ -128,6 +131,7 @@ def describe_service(store, name: str) -> ServiceSpec:
     views = {v.name: v for v in store.list_feature_views()}
     odfvs = {v.name: v for v in store.list_on_demand_feature_views()}
     features, refs, keys, request, dtypes, ttls = [], [], [], [], {}, {}
+    of_view, slas = {}, {}
 
     def add_keys(view) -> None:
         for column in view.entity_columns:
@@ -136,13 +140,16 @@ def describe_service(store, name: str) -> ServiceSpec:
 
     for projection in service.feature_view_projections:
         view_name = projection.name
-        for field in projection.features:
-            features.append(field.name)
-            refs.append(f"{projection.name_to_use()}:{field.name}")
-            dtypes[field.name] = str(field.dtype)
+        for feature in projection.features:
+            features.append(feature.name)
+            refs.append(f"{projection.name_to_use()}:{feature.name}")
+            dtypes[feature.name] = str(feature.dtype)
+            of_view[feature.name] = view_name
         if view_name in views:
             view = views[view_name]
             add_keys(view)
+            if SLA_TAG in view.tags:
+                slas[view_name] = duration_seconds(view.tags[SLA_TAG], f"{view_name}'s {SLA_TAG}")
             ttl = view.ttl.total_seconds() if view.ttl else 0.0
             ttls.update({f.name: ttl for f in projection.features})
         elif view_name in odfvs:
@@ -163,7 +170,35 @@ def describe_service(store, name: str) -> ServiceSpec:
         request_fields=tuple(request),
         dtypes=dtypes,
         ttl_seconds=ttls,
+        views=of_view,
+        freshness_sla_s=slas,
     )
+
+
+SLA_TAG = "freshness_sla"
+
+
+def freshness_slas(spec: ServiceSpec, overrides: dict[str, str] | None = None) -> dict[str, float]:
+    """Seconds each view of the service is expected to stay fresh: its ``freshness_sla`` tag,
+    or ``overrides`` (settings, by view name), which win."""
+    slas = dict(spec.freshness_sla_s)
+    for view, text in (overrides or {}).items():
+        if view in set(spec.views.values()):
+            slas[view] = duration_seconds(text, f"freshness_sla of view '{view}'")
+    return slas
+
+
+def duration_seconds(text: str, what: str) -> float:
+    """ "90s", "30m", "6h", "2d" in seconds; anything else is an error naming ``what``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value = str(text).strip()
+    try:
+        seconds = float(value[:-1]) * units[value[-1:]]
+    except (KeyError, ValueError):
+        raise OntimeError(f"{what} '{text}' is not a duration like 90s, 30m, 6h or 2d") from None
+    if seconds <= 0:
+        raise OntimeError(f"{what} '{text}' must be positive")
+    return seconds
 
 
 def apply_repo(repo: Path, profile: Path | None = None) -> str:

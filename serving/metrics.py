@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from serving.log_reader import FUTURE
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 SCORE_BUCKETS = tuple(i / 10 for i in range(1, 11))
+AGE_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 172800, 604800, 2592000)
 
 
 class ServingMetrics:
@@ -52,6 +54,19 @@ class ServingMetrics:
             buckets=SCORE_BUCKETS,
             registry=self.registry,
         )
+        self.age = Histogram(
+            "ontime_feature_age_seconds",
+            "Age of the served feature values at their prediction time, by feature view.",
+            ["view"],
+            buckets=AGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.sla_breaches = Counter(
+            "ontime_freshness_sla_breaches",
+            "Served rows whose feature view was older than its freshness SLA.",
+            ["view"],
+            registry=self.registry,
+        )
         self.store_up = Gauge(
             "ontime_online_store_up", "1 while the online store answers.", registry=self.registry
         )
@@ -91,6 +106,18 @@ class ServingMetrics:
                 self.stale.labels(feature).inc(stale)
             if future:
                 self.future.labels(feature).inc(future)
+
+    def observe_ages(self, ages: dict[str, np.ndarray], slas: dict[str, float]) -> None:
+        """Each view's ages (seconds; NaN where absent) and how many broke its SLA."""
+        for view, values in ages.items():
+            values = values[~np.isnan(values)]
+            histogram = self.age.labels(view)
+            for age in values:
+                histogram.observe(float(age))
+            if view in slas:
+                breaches = int((values > slas[view]).sum())
+                if breaches:
+                    self.sla_breaches.labels(view).inc(breaches)
 
     def observe_scores(self, role: str, version: str, probabilities: Iterable[float]) -> None:
         histogram = self.scores.labels(role, version)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ontime.contract import FeatureContract, apply_contract_arrays
+from ontime.repo import freshness_slas
 from serving.answers import prediction, rejection
 from serving.freshness import (
     allowed_ages,
@@ -53,13 +54,16 @@ class Scorer:
         contract: FeatureContract,
         logger=None,
         metrics: ServingMetrics | None = None,
+        freshness_sla: dict[str, str] | None = None,
     ) -> None:
         self.stores = stores
         self.release = release
         self.contract = contract
         self.logger = logger
         self.metrics = metrics
+        self.freshness_sla = freshness_sla or {}
         self._limits: dict[tuple[str, tuple[str, ...]], dict[str, float]] = {}
+        self._views: dict[str, tuple[dict[str, str], dict[str, float]]] = {}
 
     def score(
         self,
@@ -256,6 +260,20 @@ class Scorer:
             values = [batch.keys[column][row] for row in rows]
         return bundle.row_thresholds(values)
 
+    def _observe_ages(self, batch: ServedBatch, scored: ScoredRows) -> None:
+        """Ages of the served rows, one feature per view (a view's features share an age)."""
+        service = batch.feature_service
+        if service not in self._views:
+            _, lookup = self.stores.lookup(service)
+            spec = lookup.spec
+            self._views[service] = (spec.views, freshness_slas(spec, self.freshness_sla))
+        views, slas = self._views[service]
+        first = {}
+        for feature in scored.statuses:
+            first.setdefault(views.get(feature, feature), feature)
+        ages = {view: batch.ages[f][scored.rows] for view, f in first.items()}
+        self.metrics.observe_ages(ages, slas)
+
     def _allowed(self, service: str, features: list[str]) -> dict[str, float]:
         key = (service, tuple(features))
         if key not in self._limits:
@@ -296,6 +314,7 @@ class Scorer:
                     )
                     if scored.role != SHADOW:
                         self.metrics.observe_statuses(scored.statuses)
+                        self._observe_ages(batch, scored)
 
     def _count_error(self, kind: str) -> None:
         if self.metrics is not None:

@@ -142,7 +142,7 @@ def build_service(
     )
     contract = load_contract(settings.feature_repo)
     check_passthrough(serving.passthrough, entity_types, contract)
-    scorer = Scorer(stores, release, contract, logger, metrics)
+    scorer = Scorer(stores, release, contract, logger, metrics, serving.freshness_sla)
     return ScoringService(
         scorer=scorer,
         release=release,

@@ -70,5 +70,8 @@ class ServingSettings(Section):
     # Real-time feed tables behind push sources, when they differ from the batch table
     # (replays read them, so a stream that disagrees with the batch source shows online).
     feeds: dict[str, Path] = Field(default_factory=dict)
+    # Expected freshness per feature view ("6h"), over the views' freshness_sla tags: ages
+    # past it are counted in /metrics and judged by monitoring, naming the view.
+    freshness_sla: dict[str, str] = Field(default_factory=dict)
     # Push sources for `ontime push`; empty means every PushSource in the registry.
     push_sources: list[str] = Field(default_factory=list)

@@ -76,3 +76,45 @@ def test_push_window_makes_scans_fresh_online(world, tmp_path):
     after = served_hours()
     assert after == pytest.approx(expected, abs=1e-6)
     assert before is None or before > after
+
+
+@pytest.mark.integration
+def test_feature_ages_and_sla_breaches_are_exported_per_view(live_world, bundles, tmp_path):
+    """/metrics carries each view's served ages (a Prometheus histogram) and counts rows past
+    the view's freshness SLA (here from settings, over the views' tags)."""
+    from serving.models import StaticModelSource
+    from tests.serving.conftest import settings_for, start_live
+
+    settings = settings_for(
+        live_world, tmp_path / "logs", freshness_sla={"warehouse_backlog": "1h"}
+    )
+    running = start_live(settings, StaticModelSource({"champion": bundles.v1}))
+    try:
+        later = end_of_world(live_world) + pd.Timedelta(hours=5)
+        rows = [{**r, "prediction_time": later.isoformat()} for r in event_rows(live_world, 4)]
+        response = httpx.post(running.url + "/v1/predict/batch", json={"rows": rows}, timeout=30)
+        assert response.status_code == 200, response.text
+        metrics = httpx.get(running.url + "/metrics").text
+    finally:
+        running.server.stop()
+    counts = {
+        line.split("{")[1].split("}")[0]: float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("ontime_feature_age_seconds_count")
+    }
+    assert counts['view="warehouse_backlog"'] == 4.0 and 'view="shipment_profile"' in counts
+    assert 'ontime_freshness_sla_breaches_total{view="warehouse_backlog"} 4.0' in metrics
+    assert 'ontime_freshness_sla_breaches_total{view="shipment_profile"}' not in metrics
+
+
+def test_freshness_slas_come_from_view_tags_and_settings_win():
+    from ontime.errors import OntimeError
+    from ontime.repo import duration_seconds, freshness_slas
+
+    spec = ServiceSpec("s", ("a", "b"), (), (), (), {}, {}, {"a": "va", "b": "vb"}, {"va": 7200.0})
+    assert freshness_slas(spec) == {"va": 7200.0}
+    assert freshness_slas(spec, {"vb": "30m", "elsewhere": "1h"}) == {"va": 7200.0, "vb": 1800.0}
+    assert duration_seconds("2d", "x") == 172800.0 and duration_seconds("90s", "x") == 90.0
+    for bad in ("6 hours", "h", "-1h", "0m"):
+        with pytest.raises(OntimeError, match="x"):
+            duration_seconds(bad, "x")
