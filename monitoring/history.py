@@ -121,6 +121,27 @@ def read(
     return windows, metrics
 
 
+def earlier_decisions(path: Path, window, count: int = 14) -> list[tuple[str, str]]:
+    """(name, decision) of the last ``count`` windows of the same length that ended by this
+    window's start, oldest first (what the latest labels say)."""
+    if not Path(path).exists():
+        return []
+    length = (window.end - window.start).total_seconds()
+    with closing(connect(path)) as db:
+        found = db.execute(
+            "select window_start, window_end, decision from latest where window_end <= ? "
+            "order by window_end desc limit 1000",
+            (window.start.isoformat(),),
+        ).fetchall()
+    name = "{:%Y%m%dT%H%MZ}_{:%Y%m%dT%H%MZ}".format
+    picked = []
+    for start, end, decision in found:
+        start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        if (end - start).total_seconds() == length and len(picked) < count:
+            picked.append((name(start, end), decision))
+    return picked[::-1]
+
+
 def _columns(table: str) -> list[str]:
     with closing(sqlite3.connect(":memory:")) as db:
         db.executescript(SCHEMA)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,13 @@ def write_reports(
     validation_scores: np.ndarray,
     drift_run: evidently_reports.DriftRun | None,
     parity_run: evidently_reports.DriftRun | None,
+    timeline: list[tuple[str, str]] = (),
 ) -> Path:
-    """Write every report of the run into ``folder``; returns the summary path."""
+    """Write every report of the run into ``folder``; returns the summary path.
+
+    ``timeline`` is the (window name, decision) of earlier windows of the same length, oldest
+    first, drawn as a strip of links above the decision.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     if drift_run is not None:
         summary.reports["drift_html"] = evidently_reports.save_html(
@@ -44,7 +50,8 @@ def write_reports(
         ).name
     summary.reports["overview_html"] = OVERVIEW_FILE
     summary.reports["summary_json"] = SUMMARY_FILE
-    (folder / OVERVIEW_FILE).write_text(_overview(summary, scores, validation_scores))
+    page = _overview(summary, scores, validation_scores, list(timeline))
+    (folder / OVERVIEW_FILE).write_text(page)
     path = folder / SUMMARY_FILE
     path.write_text(json.dumps(summary.to_dict(), indent=2, default=str))
     return path
@@ -100,7 +107,36 @@ def _thresholds(profile: dict) -> str:
     )
 
 
-def _overview(summary: Summary, scores: np.ndarray, validation_scores: np.ndarray) -> str:
+def neighbours(start: datetime, end: datetime) -> tuple[str, str]:
+    """Folder names of the windows of the same length just before and just after."""
+    length = end - start
+    name = "{:%Y%m%dT%H%MZ}_{:%Y%m%dT%H%MZ}".format
+    return name(start - length, start), name(end, end + length)
+
+
+def _timeline(summary: Summary, earlier: list[tuple[str, str]]) -> str:
+    """The last decisions as a strip of linked cells, this window last; then prev/next."""
+    start, end = (datetime.fromisoformat(summary.window[k]) for k in ("start", "end"))
+    before, after = neighbours(start, end)
+    cells = [*earlier, (summary.window["name"], summary.action)]
+    strip = "".join(
+        f'<a class="cell {html.escape(action)}" href="../{html.escape(name)}/{OVERVIEW_FILE}" '
+        f'title="{html.escape(name)}: {html.escape(action)}">{html.escape(action[:1])}</a>'
+        for name, action in cells
+    )
+    return (
+        f'<nav class="timeline">{strip}</nav><p><a href="../{before}/{OVERVIEW_FILE}">'
+        f'&larr; previous window</a> · <a href="../{after}/{OVERVIEW_FILE}">next window '
+        "&rarr;</a></p>"
+    )
+
+
+def _overview(
+    summary: Summary,
+    scores: np.ndarray,
+    validation_scores: np.ndarray,
+    timeline: list[tuple[str, str]] | None = None,
+) -> str:
     """The one self-contained overview page: decision, alarms, signals, charts, tables."""
     decision = summary.decision
     links = " · ".join(
@@ -113,6 +149,7 @@ def _overview(summary: Summary, scores: np.ndarray, validation_scores: np.ndarra
         f"<p>model {html.escape(summary.model.get('name', ''))} "
         f"v{html.escape(summary.model.get('version', ''))}, FeatureService "
         f"{html.escape(summary.model.get('feature_service', ''))}</p>",
+        _timeline(summary, timeline or []),
         f'<h2 class="{decision.action}">decision: {decision.action}</h2>',
         f"<p>{html.escape(decision.reason)}</p>",
         "".join(f"<p class='note'>{html.escape(n)}</p>" for n in summary.notes),
@@ -161,6 +198,10 @@ def _overview(summary: Summary, scores: np.ndarray, validation_scores: np.ndarra
         "body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
         ".block,.repair_parity,.rollback{color:#b00}.retrain,.inspect{color:#a60}.ok{color:#070}"
+        ".timeline .cell{display:inline-block;width:1.4em;text-align:center;margin:1px;"
+        "color:#fff;text-decoration:none;background:#070}.timeline .inspect,.timeline .retrain"
+        "{background:#a60}.timeline .block,.timeline .repair_parity,.timeline .rollback"
+        "{background:#b00}"
     )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>ontime monitor</title>"

@@ -27,7 +27,7 @@ from monitoring.champion import load_reference
 from monitoring.decision import decide
 from monitoring.drift import feature_drift, finish_drift
 from monitoring.health import input_health
-from monitoring.history import record
+from monitoring.history import earlier_decisions, record
 from monitoring.labels import label_section, labels_step
 from monitoring.parity import collect, parity_step
 from monitoring.prediction_drift import prediction_drift
@@ -194,6 +194,7 @@ def monitor(
             validation_scores=reference.validation_scores,
             drift_run=drift.run if drift else None,
             parity_run=parity_run,
+            timeline=earlier_decisions(checks.history_path, window),
         )
     with timed(timings, "history"):
         record(checks.history_path, summary)

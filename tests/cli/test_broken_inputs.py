@@ -63,9 +63,7 @@ def test_missing_events_table(world):
 
 
 def test_events_without_the_time_column(world):
-    frame = pd.read_parquet(world.raw / "prediction_events.parquet").drop(
-        columns="prediction_time"
-    )
+    frame = pd.read_parquet(world.raw / "prediction_events.parquet").drop(columns="prediction_time")
     result = events_settings(world, "no_time", frame).ontime("train", check=False)
     assert_one_line_error(result, "prediction_time")
 
@@ -106,4 +104,3 @@ def test_a_source_table_with_a_wrong_dtype(world, tmp_path):
     assert "event_timestamp" in errors[0] and "rerun with -v" in errors[0]
     verbose = temp.ontime("-v", "train", check=False)
     assert verbose.returncode != 0 and "Traceback" in verbose.stderr
-

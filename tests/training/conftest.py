@@ -69,8 +69,6 @@ def world(tmp_path_factory, monkeypatch_session) -> TempRepo:
     return temp
 
 
-
-
 @pytest.fixture(scope="session")
 def trained(world):
     """v1, a worse v2 (ablated) and v3 trained exactly like v1, all on the same snapshot."""

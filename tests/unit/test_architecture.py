@@ -43,9 +43,7 @@ def _module_name(path: Path) -> str:
 
 def _modules() -> dict[str, Path]:
     return {
-        _module_name(path): path
-        for package in PACKAGES
-        for path in (ROOT / package).rglob("*.py")
+        _module_name(path): path for package in PACKAGES for path in (ROOT / package).rglob("*.py")
     }
 
 

@@ -1,12 +1,14 @@
-"""Alerts go to a real local HTTP endpoint; when it is down they wait in the dead-letter
-file, and are delivered once it is back. History rows come from the same summaries."""
+"""Alerts go to a real local HTTP endpoint (when it is down they wait in the dead-letter file
+and are delivered once it is back); the metric history and the overview's timeline strip."""
 
 from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
 
 from monitoring.alerts import deliver, resend
@@ -128,3 +130,32 @@ def test_history_keeps_each_window_once_per_labels_time(tmp_path):
     )  # fmt: skip
     null = metrics[metrics["check_name"] == "health.null_rate"].iloc[0]
     assert (null["subject"], null["value"]) == ("some_feature", 0.4)
+
+
+def test_the_overview_shows_earlier_decisions_and_links_its_neighbours(tmp_path):
+    from monitoring.history import earlier_decisions
+    from monitoring.report import write_reports
+    from monitoring.window import Window
+
+    path = tmp_path / "history.sqlite"
+    for day, action in ((1, "ok"), (2, "block"), (3, "inspect")):
+        record(path, summary(action, day))
+    window = Window.of(
+        *(datetime.fromisoformat(summary("ok", 4).window[k]) for k in ("start", "end"))
+    )
+    earlier = earlier_decisions(path, window)
+    assert earlier == [
+        ("20260101T0000Z_20260102T0000Z", "ok"),
+        ("20260102T0000Z_20260103T0000Z", "block"),
+        ("20260103T0000Z_20260104T0000Z", "inspect"),
+    ]
+    this = summary("retrain", 4)
+    this.window["name"] = window.name
+    folder = tmp_path / window.name
+    write_reports(this, folder, scores=np.array([0.2]), validation_scores=np.array([0.3]),
+                  drift_run=None, parity_run=None, timeline=earlier)  # fmt: skip
+    page = (folder / "overview.html").read_text()
+    strip = page.split('<nav class="timeline">')[1].split("</nav>")[0]
+    assert strip.count("<a ") == 4 and strip.index("block") < strip.index("retrain")
+    assert 'href="../20260103T0000Z_20260104T0000Z/overview.html"' in page  # previous
+    assert 'href="../20260105T0000Z_20260106T0000Z/overview.html"' in page  # next
