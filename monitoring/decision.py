@@ -89,9 +89,11 @@ def _route(
     if degraded:
         return _from_alarms(RETRAIN, "quality degraded on valid inputs", quality)
     if signals and not labels_sufficient:
+        kinds = {"an estimated cost rise" if s.check == "estimated_cost" else "drift"
+                 for s in signals}  # fmt: skip
         return Decision(
             INSPECT,
-            "drift without label evidence yet",
+            f"{' and '.join(sorted(kinds))} without label evidence yet",
             [s.to_dict() for s in signals],
             sorted({s.feature for s in signals if s.feature}),
         )

@@ -165,6 +165,10 @@ def _overview(
         _table([s.to_dict() for s in summary.signals], ["check", "feature", "value", "message"]),
         "<h2>scores against the reference</h2>",
         score_plot(scores, validation_scores),
+        "<h2>quality estimated from the scores (before labels)</h2>",
+        "<p>The scores' own expectation, with the interval labels are judged against. It "
+        "trusts the scores: when outcomes change while scores do not, only labels show it.</p>",
+        _table(summary.estimates, ["metric", "estimate", "low", "high", "realised", "inside"]),
         "<h2>delayed labels</h2>",
         f"<p>coverage {summary.labels.get('coverage', 0):.1%}. "
         f"{html.escape(summary.labels.get('note', ''))}</p>",

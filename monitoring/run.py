@@ -26,6 +26,7 @@ from monitoring.background import EvidentlyWorker
 from monitoring.champion import load_reference
 from monitoring.decision import decide
 from monitoring.drift import feature_drift, finish_drift
+from monitoring.estimate import estimate, with_realised
 from monitoring.health import input_health
 from monitoring.history import earlier_decisions, record
 from monitoring.labels import label_section, labels_step
@@ -114,7 +115,7 @@ def monitor(
                 settings.training.costs, notes,
             )  # fmt: skip
         alarms, signals, metrics = [], [], {}
-        parity = drift = labels = parity_run = None
+        parity = drift = labels = parity_run = guessed = None
         scores = np.empty(0)
         # Evidently jobs are submitted as soon as their inputs exist (drift, then parity's
         # offline recompute) so the worker runs them while health and labels are computed.
@@ -143,14 +144,20 @@ def monitor(
                 moved = prediction_drift(
                     scores, scored[PREDICTION_TIME], reference.validation_scores, checks, profile
                 )
+            with timed(timings, "estimate"):
+                guessed = estimate(
+                    scores, scored[THRESHOLD].to_numpy(dtype="float64"),
+                    scored[PREDICTION_TIME], reference, profile, checks, settings.training.costs,
+                )  # fmt: skip
             with timed(timings, "labels"):
                 labels = labels_step(settings, scored, reference, window, notes, profile)
             with timed(timings, "evidently_wait"):  # what the worker did not hide
                 drift = finish_drift(drift, checks.drift)
                 parity_run = collect(parity_run)
             alarms += parity.alarms + labels.alarms
-            signals += moved.signals + drift.signals
+            signals += moved.signals + drift.signals + guessed.signals
             metrics |= parity.metrics | drift.metrics | moved.metrics | labels.metrics
+            metrics |= guessed.metrics
 
     not_run = health.not_run + (labels.not_run if labels else [])
     decision = decide(
@@ -179,6 +186,9 @@ def monitor(
         signals=signals,
         metrics=metrics,
         labels=label_section(labels),
+        estimates=with_realised(guessed.table, label_section(labels).get("intervals", {}))
+        if guessed
+        else [],
         parity_examples=parity.examples if parity else {},
         drift=drift.table if drift else [],
         notes=notes,

@@ -44,6 +44,41 @@ def calibration_ratios(observed: np.ndarray, expected: np.ndarray, prior: float)
     return (np.asarray(observed) + prior) / (np.asarray(expected) + prior)
 
 
+def expectations(
+    flagged: np.ndarray, probabilities: np.ndarray, costs: CostMatrix
+) -> dict[str, tuple[float | None, float | None]]:
+    """(expected value, standard error) of cost per order, precision and recall when each
+    row turns out late with its probability: no label needed (confidence-based estimation)."""
+    f = np.asarray(flagged, dtype=bool)
+    q = np.clip(np.asarray(probabilities, dtype="float64"), 0.0, 1.0)
+    n = q.size
+    if n == 0:
+        return dict.fromkeys(METRICS, (None, None))
+    variance = q * (1 - q)
+    # Cost per order: a flagged order costs the intervention plus, when late, the caught
+    # delay; an unflagged late order costs the missed delay.
+    late_cost = np.where(f, costs.caught_delay, costs.missed_delay)
+    found = {
+        "cost_per_order": (
+            float(np.mean(costs.intervention * f + q * late_cost)),
+            float(np.sqrt(np.sum(variance * late_cost**2)) / n),
+        )
+    }
+    caught, caught_var = float(q[f].sum()), float(variance[f].sum())
+    flagged_n = int(f.sum())
+    found["precision"] = (
+        (caught / flagged_n, float(np.sqrt(caught_var)) / flagged_n) if flagged_n else (None, None)
+    )
+    missed, missed_var = float(q[~f].sum()), float(variance[~f].sum())
+    if caught + missed > 0:
+        # Delta method on caught / (caught + missed), two independent sums.
+        se = np.sqrt(missed**2 * caught_var + caught**2 * missed_var) / (caught + missed) ** 2
+        found["recall"] = (caught / (caught + missed), float(se))
+    else:
+        found["recall"] = (None, None)
+    return found
+
+
 def expected_quality(
     labels: np.ndarray,
     scores: np.ndarray,
@@ -58,40 +93,23 @@ def expected_quality(
     """
     y = np.asarray(labels, dtype=bool)
     f = np.asarray(flagged, dtype=bool)
-    q = np.clip(np.asarray(probabilities, dtype="float64"), 0.0, 1.0)
-    n = y.size
-    found: dict[str, Expected] = {}
-    if n == 0:
+    if y.size == 0:
         return {name: Expected(None, None, None, None) for name in METRICS}
-    variance = q * (1 - q)
-    # Cost per order: a flagged order costs the intervention plus, when late, the caught
-    # delay; an unflagged late order costs the missed delay.
-    late_cost = np.where(f, costs.caught_delay, costs.missed_delay)
-    mean_cost = float(np.mean(costs.intervention * f + q * late_cost))
-    se_cost = float(np.sqrt(np.sum(variance * late_cost**2)) / n)
-    realised = cost_per_order(y, f, costs)
-    z_cost = _z(realised - mean_cost, se_cost)
-    found["cost_per_order"] = Expected(realised, mean_cost, se_cost, z_cost)
-    caught, caught_var = float(q[f].sum()), float(variance[f].sum())
-    flagged_n = int(f.sum())
-    if flagged_n:
-        precision = float(y[f].mean())
-        expected = caught / flagged_n
-        se = float(np.sqrt(caught_var)) / flagged_n
-        found["precision"] = Expected(precision, expected, se, _z(expected - precision, se))
-    else:
-        found["precision"] = Expected(None, None, None, None)
-    missed, missed_var = float(q[~f].sum()), float(variance[~f].sum())
-    if y.any() and caught + missed > 0:
-        recall = float(f[y].mean())
-        expected = caught / (caught + missed)
-        # Delta method on caught / (caught + missed), two independent sums.
-        se = float(
-            np.sqrt(missed**2 * caught_var + caught**2 * missed_var) / (caught + missed) ** 2
-        )
-        found["recall"] = Expected(recall, expected, se, _z(expected - recall, se))
-    else:
-        found["recall"] = Expected(None, None, None, None)
+    expected = expectations(f, probabilities, costs)
+    realised = {
+        "cost_per_order": cost_per_order(y, f, costs),
+        "precision": float(y[f].mean()) if f.any() else None,
+        "recall": float(f[y].mean()) if y.any() else None,
+    }
+    found = {}
+    for name in METRICS:
+        mean, se = expected[name]
+        value = realised[name]
+        if value is None or mean is None:
+            found[name] = Expected(None, None, None, None)
+            continue
+        worse_by = value - mean if name == "cost_per_order" else mean - value
+        found[name] = Expected(value, mean, se, _z(worse_by, se))
     return found
 
 

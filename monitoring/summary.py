@@ -20,6 +20,7 @@ class Summary:
     signals: list[Signal] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     labels: dict = field(default_factory=dict)  # coverage, note, cells, calibration
+    estimates: list[dict] = field(default_factory=list)  # quality expected from the scores
     parity_examples: dict[str, list[dict]] = field(default_factory=dict)
     drift: list[dict] = field(default_factory=list)  # one row per feature
     notes: list[str] = field(default_factory=list)
@@ -42,6 +43,7 @@ class Summary:
                 "signals": [s.to_dict() for s in self.signals],
                 "metrics": self.metrics,
                 "labels": self.labels,
+                "estimates": self.estimates,
                 "parity_examples": self.parity_examples,
                 "drift": self.drift,
                 "notes": self.notes,

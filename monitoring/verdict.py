@@ -24,7 +24,7 @@ from monitoring.limits import limit
 from monitoring.profile import MonitoringProfile
 from monitoring.reference import Reference
 from monitoring.significance import METRICS, Expected, calibration_ratios, expected_quality
-from monitoring.strata import main_group, strata, stratum_count
+from monitoring.strata import main_group, strata
 from ontime.settings.monitoring import LabelQualitySettings, MonitoringSettings
 
 if TYPE_CHECKING:
@@ -45,6 +45,22 @@ class Verdict:
     regressed_after_release: bool = False
 
 
+def corrected(
+    p: np.ndarray,
+    times: pd.Series | None,
+    profile: MonitoringProfile | None,
+    checks: MonitoringSettings,
+) -> np.ndarray:
+    """The chance of a late outcome the reference implies for each row: its score times its
+    clock stratum's calibration ratio in the profile (the score itself without a profile)."""
+    if profile is None or times is None:
+        return np.asarray(p, dtype="float64")
+    ratios = calibration_ratios(
+        np.asarray(profile.observed), np.asarray(profile.expected), checks.profile.calibration_prior
+    )
+    return np.asarray(p, dtype="float64") * ratios[strata(times, checks.profile)]
+
+
 def verdict(
     aggregate: dict,
     y: np.ndarray,
@@ -60,18 +76,9 @@ def verdict(
     """Intervals, the degraded flag and its alarms, and the rollback verdict of a window."""
     settings = checks.labels
     result = Verdict(aggregate)
-    ratios = np.ones(stratum_count(checks.profile))
-    stratum = np.zeros(len(p), dtype=np.int64)
-    if profile is not None and times is not None:
-        ratios = calibration_ratios(
-            np.asarray(profile.observed),
-            np.asarray(profile.expected),
-            checks.profile.calibration_prior,
-        )
-        stratum = strata(times, checks.profile)
     group = main_group(times, checks.profile) if times is not None else None
     flagged = p >= threshold
-    found = expected_quality(y, p, flagged, p * ratios[stratum], costs)
+    found = expected_quality(y, p, flagged, corrected(p, times, profile, checks), costs)
     worse = []
     for name in METRICS:
         metric = found[name]

@@ -112,6 +112,8 @@ class BackgroundServer:
             time.sleep(0.05)
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 600.0) -> None:
+        """Ask uvicorn to exit and wait for its shutdown, which stops the service and so
+        drains the prediction log (slow on a busy machine: the wait is bounded, not timed)."""
         self.server.should_exit = True
-        self.thread.join(timeout=30)
+        self.thread.join(timeout=timeout_s)

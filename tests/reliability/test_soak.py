@@ -24,7 +24,9 @@ def test_a_short_soak_has_no_errors_keeps_every_row_and_does_not_grow(served, se
     logs = served.temp.root / "logs"
     config = served.config("soak", log_dir=str(logs), log_flush_seconds=0.5, release_mode="off")
     server = serve_process(config, served.bundle).start()
-    result = soak(server, event_rows(served.temp, 40, seed=5), seconds=60, warmup_s=20)
+    result = soak(
+        server, event_rows(served.temp, 40, seed=5), seconds=60, warmup_s=20, log_dir=logs
+    )
     assert server.stop() in (0, 130), server.stderr()[-2000:]
     assert result.errors == 0, result.statuses
     assert len(result.acknowledged) > 100  # the stream really ran

@@ -54,9 +54,19 @@ def resident_mb(pid: int) -> float:
 
 
 def soak(
-    server: ServeProcess, rows: list[dict], seconds: float, warmup_s: float, clients: int = 2
+    server: ServeProcess,
+    rows: list[dict],
+    seconds: float,
+    warmup_s: float,
+    clients: int = 2,
+    log_dir: Path | None = None,
 ) -> SoakResult:
-    """Stream for ``warmup_s`` + ``seconds``; memory is server + writer, sampled each second."""
+    """Stream for ``warmup_s`` + ``seconds``; memory is server + writer, sampled each second.
+
+    With ``log_dir``, the warm-up also lasts until the writer has written its first part:
+    that write opens Feast's log sink (a one-off import of a few hundred MB), which on a
+    busy machine can come after ``warmup_s`` and would read as growth.
+    """
     writer = server.writer_pid()
 
     def memory() -> float:
@@ -65,6 +75,12 @@ def soak(
     stream = Stream(server.url, rows, clients=clients, seed=7).start()
     started = time.monotonic()
     time.sleep(warmup_s)
+    deadline = time.monotonic() + 600
+    while log_dir is not None and time.monotonic() < deadline:
+        if any((Path(log_dir) / "predictions").rglob("part-*.parquet")):
+            time.sleep(2.0)  # the rest of that first write
+            break
+        time.sleep(0.5)
     # The median of a few readings, so a single allocation burst does not set the baseline.
     baseline = sorted(_readings(memory, 5))[2]
     first = (resident_mb(server.pid), resident_mb(writer))

@@ -12,6 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from serving.log_process import wait_for_writer
 from serving.log_reader import read_predictions
 from serving.server import free_port
 from tests.serving.conftest import end_of_world
@@ -66,7 +67,8 @@ def test_serve_then_replay_a_window(live_world, bundles, tmp_path):
         assert sum(counts.values()) == expected and counts.get("200", 0) > expected // 2
     finally:
         server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
+        server.wait(timeout=600)
+        wait_for_writer(tmp_path / "logs", 600)  # the log writer drains after the server
     logged = read_predictions(
         tmp_path / "logs", datetime.now(UTC) - timedelta(minutes=10), datetime.now(UTC)
     )
