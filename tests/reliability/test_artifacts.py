@@ -186,7 +186,8 @@ def test_promote_and_rollback_refuse_a_corrupted_version(registry_world):
 
 def test_an_edited_snapshot_with_a_recomputed_manifest_is_refused(registry_world):
     from ontime.errors import OntimeError
-    from training.lineage import model_lineage
+    from training import kept_reference
+    from training.lineage import ProfileFiles, model_lineage
     from training.snapshot import MANIFEST_FILE, ROWS_FILE, content_hash, load_snapshot
 
     world, settings = registry_world
@@ -213,9 +214,19 @@ def test_an_edited_snapshot_with_a_recomputed_manifest_is_refused(registry_world
             result = run_cli(world.config, *command)
             assert result.code == 1 and result.err.count("\n") == 1, result.err
             assert meta["snapshot_hash"][:12] in result.err and "trained on" in result.err
-        # Nor may it become monitoring's reference for that model.
+        # Nor may it become monitoring's reference for that model: a reference kept with
+        # the model (built from the verified snapshot) is used as it is ...
+        loaded = registry.load_version(settings, "2")
+        folder = ProfileFiles(settings, loaded.name, "2").folder
+        if (folder / kept_reference.ROWS_FILE).exists():
+            kept = model_lineage(settings, loaded).reference_rows
+            assert len(kept) == len(rows)  # the world is under the sample cap
+            assert (kept[label].to_numpy() != rows[label].to_numpy()).all()  # not the edit
+        # ... and without one, the edited snapshot is refused.
+        for name in (kept_reference.ROWS_FILE, kept_reference.SCORES_FILE):
+            (folder / name).unlink(missing_ok=True)
         with pytest.raises(OntimeError, match="trained on"):
-            model_lineage(settings, registry.load_version(settings, "2"))
+            model_lineage(settings, loaded)
     assert run_cli(world.config, "gate", "2").code == 0
 
 
