@@ -160,7 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     journal.mkdir(parents=True, exist_ok=True)
     lock = os.open(journal / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)  # waits for a writer that is still draining
-    writer = LogWriter(args.log_dir, _LazySink(args.feast_repo, args.feast_yaml))
+    sink = _LazySink(args.feast_repo, args.feast_yaml)
+    sink.open()  # at start, so the writer's memory is what it will stay at from its first write
+    writer = LogWriter(args.log_dir, sink)
     _serve(writer, args.flush_seconds)
 
 
@@ -202,6 +204,18 @@ class _LazySink:
     def __init__(self, repo: Path | None, yaml_file: Path | None) -> None:
         self.repo, self.yaml_file = repo, yaml_file
         self.sink = None
+
+    def open(self) -> None:
+        """Open it now if it can be (Feast's import is the writer's largest allocation); a
+        failure is logged and the first write tries again."""
+        if self.repo is None or self.sink is not None:
+            return
+        try:
+            from serving.feast_log import open_feast_sink
+
+            self.sink = open_feast_sink(self.repo, self.yaml_file)
+        except Exception as exc:
+            log.warning("Feast's log sink did not open (%s); will retry on write", exc)
 
     def write(self, batches) -> int:
         if self.repo is None:

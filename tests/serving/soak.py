@@ -78,9 +78,17 @@ def soak(
     deadline = time.monotonic() + 600
     while log_dir is not None and time.monotonic() < deadline:
         if any((Path(log_dir) / "predictions").rglob("part-*.parquet")):
-            time.sleep(2.0)  # the rest of that first write
             break
         time.sleep(0.5)
+    # The rest of that first write (Feast's sink opens after the parquet part): until the
+    # writer's memory has settled, for at most two minutes, so a leak is still measured.
+    settle_until, before = time.monotonic() + 120, resident_mb(writer)
+    while log_dir is not None and time.monotonic() < settle_until:
+        time.sleep(3.0)
+        now = resident_mb(writer)
+        if now <= before * 1.01:
+            break
+        before = now
     # The median of a few readings, so a single allocation burst does not set the baseline.
     baseline = sorted(_readings(memory, 5))[2]
     first = (resident_mb(server.pid), resident_mb(writer))
