@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pandas as pd
 import pytest
 
 from monitoring.history import read
@@ -69,7 +70,8 @@ def test_history_rows_are_replaced_by_a_rerun_and_kept_per_labels_time(series):
                       check=False)  # fmt: skip
     # Other tests judge windows of this world too: look at the series' daily windows only.
     latest, _ = read(path, world.day(FIRST), world.day(LAST))
-    latest = latest[latest["window_start"].str[11:] == latest["window_end"].str[11:]]
+    length = pd.to_datetime(latest["window_end"]) - pd.to_datetime(latest["window_start"])
+    latest = latest[(length == pd.Timedelta(days=1)).to_numpy()]
     day = world.day(OUTAGE[0]), world.day(OUTAGE[0] + 1)
     every, metrics = read(path, *day, "labels", all_labels=True)
     every = every[(every["window_start"] == day[0].isoformat())
@@ -89,7 +91,7 @@ def test_history_command_prints_the_windows(series):
 
 def test_last_judges_the_window_that_just_closed(series):
     world, _ = series
-    now = (world.day(OUTAGE[0] + 1) + __import__("pandas").Timedelta(hours=3)).isoformat()
+    now = (world.day(OUTAGE[0] + 1) + pd.Timedelta(hours=3)).isoformat()
     result = world.repo.ontime("monitor", "--every", "1d", "--last", "--now", now, check=False)
     assert result.returncode == 3, result.stdout + result.stderr
     assert world.day(OUTAGE[0]).strftime("%Y%m%dT%H%MZ") in result.stdout, result.stdout
