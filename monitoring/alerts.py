@@ -14,7 +14,6 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -80,11 +79,16 @@ def deliver(settings: Settings, summary: Summary) -> bool | None:
 def resend(settings: Settings) -> tuple[int, int]:
     """Send the dead-letter file's alerts again; keep those still refused. (sent, kept)"""
     dead = settings.monitoring.dead_letter_path
-    if not settings.monitoring.alerts.webhook_url or not Path(dead).exists():
+    taken = dead.with_suffix(".resending")  # left behind if a resend was interrupted
+    if not settings.monitoring.alerts.webhook_url:
         return 0, 0
-    bodies = [json.loads(line) for line in Path(dead).read_text().splitlines() if line.strip()]
-    taken = dead.with_suffix(".resending")
-    dead.replace(taken)  # failures are appended to a fresh file while these go out
+    if dead.exists():  # failures are appended to a fresh file while these go out
+        with open(taken, "a") as out:
+            out.write(dead.read_text())
+        dead.unlink()
+    if not taken.exists():
+        return 0, 0
+    bodies = [json.loads(line) for line in taken.read_text().splitlines() if line.strip()]
     sent = sum(send(settings, {k: v for k, v in b.items() if k != "error"}) for b in bodies)
     taken.unlink()
     return sent, len(bodies) - sent
