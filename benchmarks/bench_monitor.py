@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 WORK = ROOT / "benchmarks" / "results" / "monitor"
-REPO = WORK / "repo"
 CONFIG = WORK / "ontime.yaml"
 ROWS = 1_000_000
 BASE_EVENTS = 20_000  # distinct real events per side, tiled to ROWS
@@ -50,28 +49,29 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def ensure_world() -> None:
-    """Simulate and apply the default world once, in a repo copy of its own."""
+def ensure_world(work: Path = WORK) -> None:
+    """Simulate and apply the default world once, in a repo copy of its own under ``work``."""
     import shutil
 
-    WORK.mkdir(parents=True, exist_ok=True)
-    CONFIG.write_text(
+    repo, config = work / "repo", work / "ontime.yaml"
+    work.mkdir(parents=True, exist_ok=True)
+    config.write_text(
         "feature_repo: repo\nraw_data_dir: repo/data/raw\n"
         "events:\n  table: repo/data/raw/prediction_events.parquet\n"
         "labels:\n  table: repo/data/raw/deliveries.parquet\n"
         "training:\n  segments: [carrier, origin_warehouse, expedited]\n"
         "serving:\n  log_dir: logs\nmonitoring:\n  reports_dir: reports\n"
     )
-    if (REPO / "data" / "registry.db").exists():
+    if (repo / "data" / "registry.db").exists():
         return
-    shutil.rmtree(REPO, ignore_errors=True)
+    shutil.rmtree(repo, ignore_errors=True)
     shutil.copytree(
-        ROOT / "feature_repo", REPO, ignore=shutil.ignore_patterns("data", "__pycache__")
+        ROOT / "feature_repo", repo, ignore=shutil.ignore_patterns("data", "__pycache__")
     )
     for command in ("simulate", "apply"):
         log(f"ontime {command} (default world, once)")
         subprocess.run(
-            [sys.executable, "-m", "ontime_cli", "--config", str(CONFIG), command],
+            [sys.executable, "-m", "ontime_cli", "--config", str(config), command],
             check=True,
             cwd=ROOT,
             capture_output=True,

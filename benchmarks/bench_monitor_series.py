@@ -34,6 +34,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_monitor import ensure_world  # noqa: E402
+
 WORK = ROOT / "benchmarks" / "results" / "monitor_series"
 CONFIG = WORK / "ontime.yaml"
 DAY0 = pd.Timestamp("2026-06-01", tz="UTC")
@@ -42,28 +44,6 @@ LOGGED, REFERENCE = (60, 90), (20, 50)
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def ensure_world() -> None:
-    import shutil
-
-    repo = WORK / "repo"
-    WORK.mkdir(parents=True, exist_ok=True)
-    CONFIG.write_text(
-        "feature_repo: repo\nraw_data_dir: repo/data/raw\n"
-        "events:\n  table: repo/data/raw/prediction_events.parquet\n"
-        "labels:\n  table: repo/data/raw/deliveries.parquet\n"
-        "training:\n  segments: [carrier, origin_warehouse, expedited]\n"
-        "serving:\n  log_dir: logs\nmonitoring:\n  reports_dir: reports\n"
-    )
-    if (repo / "data" / "registry.db").exists():
-        return
-    ignore = shutil.ignore_patterns("data", "__pycache__")
-    shutil.copytree(ROOT / "feature_repo", repo, ignore=ignore)
-    for command in ("simulate", "apply"):
-        log(f"ontime {command} (default world, once)")
-        subprocess.run([sys.executable, "-m", "ontime_cli", "--config", str(CONFIG), command],
-                       check=True, cwd=ROOT, capture_output=True)  # fmt: skip
 
 
 def served(events: pd.DataFrame, settings, categories=None) -> tuple[pd.DataFrame, dict]:
@@ -175,7 +155,7 @@ def main() -> None:
     if args.child:
         mode, count, index = args.child
         return child(mode, int(count), int(index))
-    ensure_world()
+    ensure_world(WORK)  # bench_monitor's world setup, in this benchmark's own folder
     ensure_logs()
     picks = np.linspace(0, args.windows - 1, args.standalone).round().astype(int)
     alone = [timed("standalone", str(args.windows), str(i))[0] for i in picks]
