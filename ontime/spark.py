@@ -26,7 +26,9 @@ def apply_spark_defaults(profile_text: str) -> list[str]:
     PySpark would start ``python3`` from the PATH, which need not have pandas or Feast.
     """
     chosen = []
-    for name, default in SPARK_ENV_DEFAULTS.items():
+    # Spark's stage progress bars on a terminal; CI logs and log files stay quiet.
+    progress = {"ONTIME_SPARK_CONSOLE_PROGRESS": str(sys.stderr.isatty()).lower()}
+    for name, default in {**SPARK_ENV_DEFAULTS, **progress}.items():
         if f"${{{name}}}" in profile_text and name not in os.environ:
             os.environ[name] = default
             chosen.append(name)

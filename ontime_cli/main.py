@@ -124,11 +124,19 @@ def materialize(ctx, end, start, slice_days, profile) -> None:
     """Load feature values into the online store, in time slices."""
     import sys
 
+    from tqdm import tqdm
+
     from ontime.materialize import materialize as run
 
+    bars: dict[str, tqdm] = {}
+
     def progress(view: str, done: int, total: int) -> None:
-        if sys.stderr.isatty():  # quiet in CI and logs
-            click.echo(f"\r{view}: slice {done}/{total}", err=True, nl=done == total)
+        """Slices done per view, with the time left; quiet in CI and logs (not a terminal)."""
+        if view not in bars:
+            bars[view] = tqdm(total=total, desc=view, unit="slice", disable=not sys.stderr.isatty())
+        bars[view].update(done - bars[view].n)
+        if done == total:
+            bars[view].close()
 
     end_time = parse_time(end) or datetime.now(tz=UTC)
     loads = run(

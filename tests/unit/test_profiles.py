@@ -86,6 +86,19 @@ def test_spark_settings_default_to_one_machine_and_yield_to_the_environment(monk
     assert apply_spark_defaults("offline_store:\n  type: duckdb\n") == []
 
 
+@pytest.mark.parametrize("terminal", [True, False])
+def test_spark_shows_its_stage_progress_on_a_terminal_only(monkeypatch, terminal):
+    import os
+    import sys
+
+    monkeypatch.delenv("ONTIME_SPARK_CONSOLE_PROGRESS", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    text = SPARK_PROFILE.read_text()
+    assert text.count("spark.ui.showConsoleProgress: \"${ONTIME_SPARK_CONSOLE_PROGRESS}\"") == 2
+    apply_spark_defaults(text)
+    assert os.environ["ONTIME_SPARK_CONSOLE_PROGRESS"] == str(terminal).lower()
+
+
 def test_the_spark_profile_needs_only_the_redis_secret_from_the_environment(monkeypatch):
     for name in ("ONTIME_SPARK_MASTER", "ONTIME_SPARK_SHUFFLE_PARTITIONS"):
         monkeypatch.delenv(name, raising=False)
