@@ -17,7 +17,7 @@ import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from monitoring import evidently_reports
+from monitoring import dashboard, evidently_reports
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,15 @@ class EvidentlyWorker:
     def run_drift(self, *args: Any, **kwargs: Any) -> Future:
         """``evidently_reports.run_drift(*args, **kwargs)`` in the worker; a future DriftRun."""
         return self._pool.submit(evidently_reports.run_drift, *args, **kwargs)
+
+    def publish(self, checks: Any, summary: Any) -> None:
+        """Put a judged window on the dashboard (``dashboard.publish_judged``) here, where
+        Evidently is imported already; waits, so the window is there when ``monitor`` returns.
+        The dashboard is a view: its failure is logged, never raised."""
+        try:
+            self._pool.submit(dashboard.publish_judged, checks, summary).result()
+        except Exception as exc:  # e.g. the worker died: the run's result stands
+            log.warning("dashboard not updated for %s: %s", summary.window["name"], exc)
 
     def close(self) -> None:
         """Wait for the running job, drop queued ones and stop the worker."""

@@ -11,7 +11,7 @@ import click
 
 from ontime.errors import OntimeError
 from ontime.settings import load_settings
-from ontime_cli import monitoring, serving, training
+from ontime_cli import monitoring, serving, training, ui
 from ontime_cli.util import parse_time, profile_override, settings_of
 
 log = logging.getLogger("ontime")
@@ -175,7 +175,7 @@ def show_rows(ctx) -> None:
     click.echo(show_training_and_online_row(settings_of(ctx)))
 
 
-for _module in (training, serving, monitoring):
+for _module in (training, serving, monitoring, ui):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -44,6 +44,9 @@ class HealthSettings(Section):
         20, ge=1, description="A segment with fewer aged rows is reported 'insufficient'."
     )
     max_segments: int = Field(50, ge=2, description="Keys with more values are not segments.")
+    # Share of a window's served rows allowed past their view's freshness SLA (the view's
+    # `freshness_sla` tag, or serving.freshness_sla) before an `inspect` alarm names the view.
+    sla_breach_rate: float = Field(0.05, ge=0.0, le=1.0)
     # Per-feature freshness budget in seconds; default: the contract's max_age, else the TTL.
     freshness_budget_s: dict[str, float] = Field(default_factory=dict)
     error_rate: float = Field(0.01, ge=0.0, le=1.0)
@@ -188,6 +191,8 @@ class MonitoringSettings(Section):
     reference_rows: int = Field(500_000, ge=1000)
     # Every judged window's metrics and decision (SQLite; default: reports_dir/history.sqlite).
     history_db: Path | None = None
+    # The Evidently workspace its dashboard reads (`ontime ui`; default: reports_dir/workspace).
+    workspace: Path | None = None
     alerts: AlertSettings = AlertSettings()
     health: HealthSettings = HealthSettings()
     parity: ParitySettings = ParitySettings()
@@ -199,6 +204,10 @@ class MonitoringSettings(Section):
     @property
     def history_path(self) -> Path:
         return self.history_db or self.reports_dir / "history.sqlite"
+
+    @property
+    def workspace_path(self) -> Path:
+        return self.workspace or self.reports_dir / "workspace"
 
     @property
     def dead_letter_path(self) -> Path:
