@@ -16,6 +16,7 @@ from monitoring.profile import MonitoringProfile
 from monitoring.quality import LABEL, LabelResult, label_quality
 from monitoring.reference import Reference
 from ontime.errors import OntimeError
+from ontime.tables import column_names, read_between
 from ontime.timeutil import utc_series, utc_timestamp
 from serving.log_reader import PREDICTION_TIME, PROBABILITY, THRESHOLD
 
@@ -25,17 +26,36 @@ if TYPE_CHECKING:
 
 
 def read_labels(
-    table: Path, join_key: str, column: str, available_at: str, as_of: datetime
+    table: Path,
+    join_key: str,
+    column: str,
+    available_at: str,
+    as_of: datetime,
+    keys: pd.Series | None = None,
+    time_column: str | None = None,
 ) -> pd.DataFrame | None:
-    """Labels that had arrived by ``as_of``; None when the label table does not exist."""
+    """Labels that had arrived by ``as_of``; None when the label table does not exist.
+
+    ``keys``, when given, are the join-key values the labels will be joined to: only their
+    labels are read, with only the columns the join uses (``time_column`` too, when the
+    table has it). The join's result is the same as with the whole table.
+    """
     if not Path(table).exists():
         return None
-    labels = pd.read_parquet(table)
-    absent = [c for c in (join_key, column, available_at) if c not in labels.columns]
+    names = column_names(table)
+    absent = [c for c in (join_key, column, available_at) if c not in names]
     if absent:
         raise OntimeError(f"label table {table} lacks column(s) {absent} named in labels:")
-    arrived = utc_series(labels[available_at]) <= utc_timestamp(as_of)
-    return labels[arrived.to_numpy()]
+    if keys is None:
+        labels = pd.read_parquet(table)
+        arrived = utc_series(labels[available_at]) <= utc_timestamp(as_of)
+        return labels[arrived.to_numpy()]
+    wanted = [join_key, column, available_at, *([time_column] if time_column in names else [])]
+    asked = pd.DataFrame({join_key: pd.unique(keys.dropna().to_numpy(dtype=object))})
+    # The label history grows with every day served; a window asks for its own keys only.
+    return read_between(
+        table, available_at, None, utc_timestamp(as_of), wanted, end_inclusive=True, keys=asked
+    )
 
 
 def join_labels(
@@ -63,7 +83,13 @@ def labels_step(
     if source.join_key not in served.columns:
         raise OntimeError(f"labels.join_key '{source.join_key}' is not a served-log column")
     table = read_labels(
-        source.table, source.join_key, source.column, source.available_at, window.labels_as_of
+        source.table,
+        source.join_key,
+        source.column,
+        source.available_at,
+        window.labels_as_of,
+        keys=served[source.join_key],
+        time_column=PREDICTION_TIME,
     )
     if table is None:
         notes.append(f"label table {source.table} does not exist yet: no quality verdict")

@@ -71,12 +71,8 @@ def replay(ctx, start, end, url, batch_size, clock) -> None:
 
     settings = settings_of(ctx)
     serving = settings.serving
-    keys = list(
-        ServiceLookup(
-            open_store(settings.feature_repo, serving.feature_store_yaml),
-            settings.feature_service,
-        ).key_types
-    )
+    store = open_store(settings.feature_repo, serving.feature_store_yaml)
+    keys = list(ServiceLookup(store, settings.feature_service).key_types)
     time_column = settings.events.time_column
     passthrough = serving.passthrough
     window = parse_time(start), parse_time(end)
@@ -90,8 +86,9 @@ def replay(ctx, start, end, url, batch_size, clock) -> None:
         if clock:
             from serving.clock import OnlineClock, replay_with_clock
 
-            store = open_store(settings.feature_repo, serving.feature_store_yaml)
-            online = OnlineClock(store, serving.feeds, *window)
+            # Only the keys these events ask for are fed: the warm-up then writes what the
+            # window needs, not every row of the views' TTL.
+            online = OnlineClock(store, serving.feeds, *window, keys=events[keys])
             counts = replay_with_clock(
                 online, base, events, keys, time_column, progress=bar.update,
                 passthrough=passthrough, failures=failures,

@@ -42,8 +42,11 @@ class Feed:
     position: int = 0
 
 
-def _feed_for(view, feeds: dict[str, Path], since=None, until=None) -> Feed:
-    """The view's feed, read only for writes in [``since`` - TTL, ``until``] when given."""
+def _feed_for(
+    view, feeds: dict[str, Path], since=None, until=None, wanted: pd.DataFrame | None = None
+) -> Feed:
+    """The view's feed, read only for writes in [``since`` - TTL, ``until``] when given,
+    and only for the entity keys in ``wanted`` when it names all the view's keys."""
     from feast.data_source import PushSource
 
     stream = view.stream_source
@@ -62,7 +65,11 @@ def _feed_for(view, feeds: dict[str, Path], since=None, until=None) -> Feed:
     )
     ttl = view.ttl or timedelta(days=30)
     floor = None if since is None else pd.Timestamp(since) - ttl - START_MARGIN
-    rows = read_between(path, write_column, floor, until, columns, end_inclusive=True)
+    if wanted is not None and set(keys) <= set(wanted.columns) and keys:
+        wanted = wanted[keys].drop_duplicates()
+    else:  # a view keyed by columns the events lack: every key may be asked for
+        wanted = None
+    rows = read_between(path, write_column, floor, until, columns, True, wanted)
     written = pd.to_datetime(rows[write_column], utc=True)
     order = written.argsort(kind="stable")
     rows = rows.iloc[order].reset_index(drop=True)
@@ -76,6 +83,12 @@ class OnlineClock:
     rows written from one TTL before ``since`` up to ``until`` (older rows have expired by
     the first event, later ones are never reached), so one window costs the same whatever
     the length of the history.
+
+    ``keys``, when given, are the entity keys the replay will ask for (its events' key
+    columns): each feed then holds only their rows. Every key keeps its own rows in write
+    order, so after each advance the online value of every asked key is the one writing the
+    whole feed gives, for a last-write-wins store and for one that keeps the latest event
+    time alike; keys never asked for are not written at all.
     """
 
     def __init__(
@@ -84,12 +97,13 @@ class OnlineClock:
         feeds: dict[str, Path] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        keys: pd.DataFrame | None = None,
     ) -> None:
         self.store = store
         self.since = None if since is None else pd.Timestamp(since)
         self.until = None if until is None else pd.Timestamp(until)
         views = [v for v in store.list_feature_views() if v.online]
-        self.feeds = [_feed_for(view, feeds or {}, since, until) for view in views]
+        self.feeds = [_feed_for(view, feeds or {}, since, until, keys) for view in views]
         self.now: pd.Timestamp | None = None
 
     def start_at(self, moment: datetime) -> None:
