@@ -49,12 +49,15 @@ class EvidentlyWorker:
         return self._pool.submit(evidently_reports.run_drift, *args, **kwargs)
 
     def publish(self, checks: Any, summary: Any) -> None:
-        """Put a judged window on the dashboard (``dashboard.publish_judged``) here, where
-        Evidently is imported already; waits, so the window is there when ``monitor`` returns.
-        The dashboard is a view: its failure is logged, never raised."""
+        """Put a judged window on the dashboard (``dashboard.publish``) here, where Evidently
+        is imported already; waits, so the window is there when ``monitor`` returns. The
+        dashboard is a view: its failure (in it, or of the worker) is logged, never raised,
+        so it cannot cost the run its alert, and ``ontime ui`` publishes what is missing."""
+        window = summary.window
         try:
-            self._pool.submit(dashboard.publish_judged, checks, summary).result()
-        except Exception as exc:  # e.g. the worker died: the run's result stands
+            self._pool.submit(dashboard.publish, checks, window["start"], window["end"],
+                              summary).result()  # fmt: skip
+        except Exception as exc:  # the run's result stands
             log.warning("dashboard not updated for %s: %s", summary.window["name"], exc)
 
     def close(self) -> None:

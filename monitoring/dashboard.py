@@ -90,15 +90,6 @@ def publish(
     return True
 
 
-def publish_judged(checks: MonitoringSettings, summary: Summary) -> None:
-    """``publish`` a window ``monitor`` has just recorded. The dashboard is a view: its
-    failure must not cost the run its alert, and ``ontime ui`` publishes what is missing."""
-    try:
-        publish(checks, summary.window["start"], summary.window["end"], summary)
-    except Exception as exc:  # any failure of a view: logged and skipped
-        log.warning("dashboard not updated for %s: %s", summary.window["name"], exc)
-
-
 def sync(checks: MonitoringSettings) -> tuple[str, int, int]:
     """Publish every window of the history the workspace lacks (or holds with older
     labels); (project id, windows published now, windows in the project)."""
