@@ -211,9 +211,7 @@ class _LazySink:
         if self.repo is None or self.sink is not None:
             return
         try:
-            from serving.feast_log import open_feast_sink
-
-            self.sink = open_feast_sink(self.repo, self.yaml_file)
+            self._connect()
         except Exception as exc:
             log.warning("Feast's log sink did not open (%s); will retry on write", exc)
 
@@ -221,10 +219,13 @@ class _LazySink:
         if self.repo is None:
             return 0
         if self.sink is None:
-            from serving.feast_log import open_feast_sink
-
-            self.sink = open_feast_sink(self.repo, self.yaml_file)
+            self._connect()
         return self.sink.write(batches)
+
+    def _connect(self) -> None:
+        from serving.feast_log import open_feast_sink
+
+        self.sink = open_feast_sink(self.repo, self.yaml_file)
 
 
 if __name__ == "__main__":
