@@ -66,7 +66,9 @@ def serve_and_monitor(
     events = pd.read_parquet(settings.events.table)
     times = pd.to_datetime(events[settings.events.time_column], utc=True)
     span = min(w.start for w in windows), max(w.end for w in windows)
-    clock = OnlineClock(store, settings.serving.feeds, *span)  # reads only the span's feeds
+    # Reads only the span's feeds, and of them only the keys its events ask for.
+    asked = events[(times >= span[0]) & (times < span[1])][keys]
+    clock = OnlineClock(store, settings.serving.feeds, *span, keys=asked)
     with ServiceProcess(config, profile=settings.serving.feature_store_yaml) as url:
         for window in sorted(windows, key=lambda w: w.start):
             chosen = events[(times >= window.start) & (times < window.end)]
