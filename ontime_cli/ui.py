@@ -10,7 +10,7 @@ from ontime_cli.util import settings_of
 
 @click.command("ui")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.pass_context
 def ui(ctx: click.Context, host: str, port: int) -> None:
     """Publish every judged window to the Evidently workspace, print the dashboard's URL

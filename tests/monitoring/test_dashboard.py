@@ -218,3 +218,12 @@ def _marks_per_panel(dom: str, titles: tuple[str, ...]) -> dict[str, Counter]:
             points = re.findall(r"MuiMarkElement-series-([\w-]+)", dom[at:end])
             found[title] = Counter(points)
     return found
+
+
+def test_ui_refuses_a_port_out_of_range_before_anything_runs():
+    from click.testing import CliRunner
+
+    from ontime_cli.main import cli
+
+    result = CliRunner().invoke(cli, ["ui", "--port", "99999"])
+    assert result.exit_code == 2 and "99999 is not in the range" in result.output, result.output
