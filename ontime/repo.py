@@ -19,6 +19,7 @@ from types import ModuleType
 
 from ontime.contract import FeatureContract
 from ontime.errors import ConfigError, OntimeError
+from ontime.feast_import import import_feast
 from ontime.profiles import local_registry, offline_store_type, refuse_foreign_sources
 from ontime.sources import SOURCE_KIND_ENV, kind_for_offline_store
 from ontime.spark import apply_spark_defaults
@@ -79,6 +80,7 @@ def open_store(repo: Path, profile: Path | None = None):  # -> feast.FeatureStor
     ``profile`` is another ``feature_store.yaml`` for the same definitions (e.g.
     ``profiles/redis.yaml``); relative paths in it (the registry) resolve against the repo.
     """
+    import_feast()
     from feast import FeatureStore
 
     repo = Path(repo).resolve()

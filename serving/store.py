@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ontime.feast_import import import_feast
 from ontime.repo import load_repo_module
 from serving.lookup import ServiceLookup
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 def open_serving_store(repo: Path, yaml_file: Path | None = None):
     """A FeatureStore for the repo, optionally with another profile (e.g. Redis online)."""
+    import_feast()
     from feast import FeatureStore
 
     repo = Path(repo).resolve()
