@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from training.calibration import (
 from training.datatests import check_both_classes
 from training.folds import Fold, rolling_origin_folds
 from training.frames import Prepared, prepare
-from training.split import TimeSplit
+from training.split import TimeSplit, row_range
 from training.thresholds import Thresholds, choose_thresholds
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,10 @@ def development(
     n_folds: int,
 ) -> Development:
     """Apply the contract to every split and cut the accepted train + validation rows into
-    rolling-origin folds (so fold positions index rows the model really sees)."""
+    rolling-origin folds (so fold positions index rows the model really sees).
+
+    The development frame and rows are held once: the train and validation parts become
+    views of them (and the rows a view of the split's when the contract dropped none)."""
     parts = {
         name: prepare(split.part(name), contract, features, categories, label)
         for name in ("train", "validation", "test")
@@ -175,10 +178,20 @@ def development(
         check_both_classes(parts[name].rows[label], label, name)
     train, validation = parts["train"], parts["validation"]
     folds = rolling_origin_folds(train.rows, validation.rows, time_column, group_key, n_folds)
+    frame = pd.concat([train.frame, validation.frame], ignore_index=True)
+    if train.rejected == validation.rejected == 0:
+        rows = split.development_rows()
+    else:
+        rows = pd.concat([train.rows, validation.rows], ignore_index=True)
+    cut, end = len(train.rows), len(rows)
+    parts["train"] = replace(train, frame=row_range(frame, 0, cut), rows=row_range(rows, 0, cut))
+    parts["validation"] = replace(
+        validation, frame=row_range(frame, cut, end), rows=row_range(rows, cut, end)
+    )
     return Development(
         parts=parts,
-        frame=pd.concat([train.frame, validation.frame], ignore_index=True),
+        frame=frame,
         labels=np.r_[train.labels, validation.labels],
-        rows=pd.concat([train.rows, validation.rows], ignore_index=True),
+        rows=rows,
         folds=folds,
     )

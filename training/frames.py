@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ontime.contract import FeatureContract, apply_contract
+from training.split import row_range
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +33,21 @@ def prepare(
     categories: Mapping[str, Sequence[str]],
     label: str,
 ) -> Prepared:
-    """Apply the contract; rows it rejects are dropped and counted by reason."""
+    """Apply the contract; rows it rejects are dropped and counted by reason.
+
+    When it accepts every row (the usual case), ``rows`` are kept as they are, not copied."""
     result = apply_contract(rows, contract, features, categories)
     accepted = result.accepted.to_numpy()
     reasons = result.rejected[~accepted].value_counts().to_dict()
     if reasons:
         log.info("contract rejected %s rows: %s", int((~accepted).sum()), reasons)
-    kept = rows.loc[accepted].reset_index(drop=True)
+    if accepted.all():
+        kept, frame = row_range(rows, 0, len(rows)), row_range(result.frame, 0, len(rows))
+    else:
+        kept = rows.loc[accepted].reset_index(drop=True)
+        frame = result.frame.loc[accepted].reset_index(drop=True)
     return Prepared(
-        frame=result.frame.loc[accepted].reset_index(drop=True),
+        frame=frame,
         rows=kept,
         labels=kept[label].to_numpy(dtype=int),
         rejected=int((~accepted).sum()),

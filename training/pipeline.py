@@ -34,7 +34,7 @@ MODEL_KINDS = ("xgboost", "baseline")
 
 @dataclass
 class TrainResult:
-    snapshot: Snapshot
+    snapshot: Snapshot  # manifest and folder; its rows are not kept (load_snapshot reads them)
     version: str
     run_id: str
     evaluation: dict
@@ -86,6 +86,7 @@ def train(
     split = split_by_time(
         snapshot.rows, EVENT_TIMESTAMP, settings.labels.join_key, shares.train, shares.validation
     )
+    snapshot = snapshot.without_rows()  # the split holds the rows now, in split order
     metadata = {
         "snapshot_id": snapshot.id,
         "snapshot_hash": snapshot.manifest.content_hash,

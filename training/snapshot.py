@@ -68,6 +68,12 @@ class Snapshot:
     def id(self) -> str:
         return self.manifest.id
 
+    def without_rows(self) -> Snapshot:
+        """The manifest and folder, with an empty frame of the same columns as rows, so
+        a caller done with the rows does not keep them alive (``load_snapshot`` reads them
+        back)."""
+        return Snapshot(manifest=self.manifest, rows=self.rows.iloc[:0].copy(), folder=self.folder)
+
 
 def canonical(rows: pd.DataFrame, sort_by: list[str]) -> pd.DataFrame:
     """Rows in a stable order with columns sorted by name: the form that is hashed and saved."""
