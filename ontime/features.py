@@ -8,6 +8,7 @@ written (or corrected) after the prediction time is never used.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ontime.errors import OntimeError
@@ -48,6 +49,9 @@ def historical_rows(store, spec: ServiceSpec, entities: pd.DataFrame) -> pd.Data
     job = store.get_historical_features(
         entity_df=keyed, features=service, filter_by_created_timestamp=True
     )
-    rows = job.to_df().sort_values("_row").drop(columns="_row").reset_index(drop=True)
+    rows = job.to_df()
+    # One reordered copy (sort, drop and reset_index each made one: 0.3 GB a copy at 4M rows).
+    rows = rows.take(np.argsort(rows.pop("_row").to_numpy(), kind="stable"))
+    rows.index = pd.RangeIndex(len(rows))
     rows[EVENT_TIMESTAMP] = pd.to_datetime(rows[EVENT_TIMESTAMP], utc=True)
     return rows

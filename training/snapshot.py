@@ -83,7 +83,11 @@ def canonical(rows: pd.DataFrame, sort_by: list[str]) -> pd.DataFrame:
 
 def content_hash(rows: pd.DataFrame, sort_by: list[str]) -> str:
     """SHA-256 over column names, dtypes and per-row hashes of the canonical rows."""
-    ordered = canonical(rows, sort_by)
+    return canonical_hash(canonical(rows, sort_by))
+
+
+def canonical_hash(ordered: pd.DataFrame) -> str:
+    """``content_hash`` of rows already in canonical form (no second sorted copy)."""
     digest = hashlib.sha256()
     schema = [[name, str(dtype)] for name, dtype in ordered.dtypes.items()]
     digest.update(json.dumps(schema).encode())
@@ -126,7 +130,7 @@ def build_snapshot(
     )
     sort_by = [*spec.entity_keys, EVENT_TIMESTAMP]
     rows = canonical(rows, sort_by)
-    digest = content_hash(rows, sort_by)
+    digest = canonical_hash(rows)
     stamp = labelled.cutoff.astimezone(UTC)
     manifest = Manifest(
         id=f"{spec.name}-{stamp:%Y%m%dT%H%M%SZ}-{digest[:12]}",
