@@ -62,7 +62,9 @@ def main() -> None:
     wall = time.perf_counter() - started
     sampler.join()
     peak_at, peak = max(samples, key=lambda s: s[1]) if samples else (0.0, 0.0)
-    print(f"exit {child.returncode}; wall {wall:.1f} s; peak {peak / 1024:.2f} GB at {peak_at:.1f} s")
+    print(
+        f"exit {child.returncode}; wall {wall:.1f} s; peak {peak / 1024:.2f} GB at {peak_at:.1f} s"
+    )
     if args.trace:
         args.trace.write_text("".join(f"{t:.1f}\t{mb:.0f}\n" for t, mb in samples))
 

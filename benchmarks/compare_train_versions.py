@@ -44,7 +44,11 @@ def main() -> int:
         check(key, a.metadata.get(key), b.metadata.get(key))
     check("booster bytes", bytes(a.booster.save_raw("ubj")), bytes(b.booster.save_raw("ubj")))
     check("threshold", a.threshold, b.threshold)
-    check("segment thresholds", a.metadata.get("segment_thresholds"), b.metadata.get("segment_thresholds"))
+    check(
+        "segment thresholds",
+        a.metadata.get("segment_thresholds"),
+        b.metadata.get("segment_thresholds"),
+    )
     check("calibration", a.calibration.__dict__.__repr__(), b.calibration.__dict__.__repr__())
     check("categories", a.categories, b.categories)
     check("test metrics", a.metadata.get("test_metrics"), b.metadata.get("test_metrics"))
