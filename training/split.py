@@ -29,9 +29,9 @@ class TimeSplit:
     validation: pd.DataFrame
     test: pd.DataFrame
     boundaries: tuple[pd.Timestamp, pd.Timestamp]
+    ordered: pd.DataFrame  # all rows, train then validation then test: the parts are views
     time_column: str | None = None  # what the split was cut on, for folds cut the same way
     group_key: str | None = None
-    ordered: pd.DataFrame | None = None  # all rows, train then validation then test
 
     def part(self, name: str) -> pd.DataFrame:
         if name not in SPLITS:
@@ -42,9 +42,7 @@ class TimeSplit:
         return {name: len(self.part(name)) for name in SPLITS}
 
     def development_rows(self) -> pd.DataFrame:
-        """Train then validation rows, indexed from 0: a view when the split made the parts."""
-        if self.ordered is None:
-            return pd.concat([self.train, self.validation], ignore_index=True)
+        """Train then validation rows, indexed from 0: a view of ``ordered``, not a copy."""
         return row_range(self.ordered, 0, len(self.train) + len(self.validation))
 
 
