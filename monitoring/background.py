@@ -58,7 +58,7 @@ class EvidentlyWorker:
             self._pool.submit(dashboard.publish, checks, window["start"], window["end"],
                               summary).result()  # fmt: skip
         except Exception as exc:  # the run's result stands
-            log.warning("dashboard not updated for %s: %s", summary.window["name"], exc)
+            log.warning("dashboard not updated for %s: %s", window["name"], exc)
 
     def close(self) -> None:
         """Wait for the running job, drop queued ones and stop the worker."""
