@@ -35,6 +35,7 @@ from ontime.feast_plugins.view_joins import (
     asof_pick,
     most_rows_per_key,
     newest_pick,
+    only_pick,
     read_source,
 )
 
@@ -111,12 +112,20 @@ def asof_join(
     require_aware_timestamps(entity_df, event_col)
     keys = list(set(entity_df.columns) - {event_col})
     sources = [read_source(plan) for plan in plans]
-    # Few rows per key and a write-time cutoff: joining all of a key's rows beats sorting.
-    newest = [
-        write_time_cutoff
-        and plan.created_field is not None
-        and most_rows_per_key(source, plan) <= max_rows_per_key
+    # Few rows per key: joining a key's rows beats sorting them into a timeline, with one
+    # row per key, or a few under a write-time cutoff (where a timeline needs a second sort).
+    # Option 0 asks for timelines only, and spares the count.
+    depth = [
+        most_rows_per_key(source, plan) if max_rows_per_key > 0 else None
         for plan, source in zip(plans, sources, strict=True)
+    ]
+    only = [rows is not None and rows <= 1 for rows in depth]
+    newest = [
+        rows is not None
+        and 1 < rows <= max_rows_per_key
+        and write_time_cutoff
+        and plan.created_field is not None
+        for plan, rows in zip(plans, depth, strict=True)
     ]
     if any(newest):  # on the shallow copy: the caller's frame never sees the column
         entity_df[ROW] = np.arange(len(entity_df), dtype="int64")
@@ -126,7 +135,11 @@ def asof_join(
     joined = entities
     selected = [entities[c] for c in entity_df.columns if c != ROW]
     for view, (plan, source) in enumerate(zip(plans, sources, strict=True)):
-        if newest[view]:
+        if only[view]:
+            joined, picked = only_pick(
+                joined, entities, event_col, source, plan, view, write_time_cutoff
+            )
+        elif newest[view]:
             joined, picked = newest_pick(joined, entities, event_col, source, plan, view)
         else:
             joined, picked = asof_pick(

@@ -1,4 +1,4 @@
-"""Two ways to attach one feature view to the entity rows; both pick Feast's row exactly.
+"""Three ways to attach one feature view to the entity rows; each picks Feast's row exactly.
 
 - :func:`asof_pick`: an ASOF join against the view's timeline (``asof_timeline``). Its cost
   is a sort of the entity rows and of the source, whatever the history per key.
@@ -6,6 +6,9 @@
   highest (event, write) stamp per entity row. No sort; work grows with rows per key, so
   it is used only under ``filter_by_created_timestamp`` (where the timeline needs a window,
   a second sort) and when no key has more than a few rows (a parcel's handful of scans).
+- :func:`only_pick`: when no key has more than one usable row (an order's one profile row),
+  that row is the timeline, and the as-of join is a hash join on the key with the
+  visible-from test as its condition: no sort, no window, no grouping.
 
 Each returns the joined table and, per output feature, the picked value and event time,
 for the caller's TTL test.
@@ -61,13 +64,26 @@ def asof_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: in
     sql = timeline_sql(quote(source.get_name()), plan, view, cutoff)
     # The schema is given, not inferred: ibis 12 infers it with a DuckDB 1.x call.
     rows = source.get_backend().sql(sql, schema=timeline_schema(source.schema(), plan, view))
-    keys = [
-        entities[entity_col] == rows[key_column(view, i)]
-        for i, (_, entity_col) in enumerate(plan.join_keys)
-    ]
     joined = joined.asof_join(
-        rows, on=entities[event_col] >= rows[visible_column(view)], predicates=keys
+        rows,
+        on=entities[event_col] >= rows[visible_column(view)],
+        predicates=_key_predicates(entities, rows, plan, view),
     )
+    picked = {out: (rows[out], rows[event_column(view)]) for _, out in plan.features}
+    return joined, picked
+
+
+def only_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: int, cutoff: bool):
+    """Left-join each entity row to its key's one row, if visible at the prediction time."""
+    if cutoff and plan.created_field:  # visible once both times have passed
+        sql = candidates_sql(quote(source.get_name()), plan, view)
+        schema = candidates_schema(source.schema(), plan, view)
+    else:
+        sql = timeline_sql(quote(source.get_name()), plan, view, cutoff)
+        schema = timeline_schema(source.schema(), plan, view)
+    rows = source.get_backend().sql(sql, schema=schema)
+    visible = rows[visible_column(view)] <= entities[event_col]
+    joined = joined.left_join(rows, [*_key_predicates(entities, rows, plan, view), visible])
     picked = {out: (rows[out], rows[event_column(view)]) for _, out in plan.features}
     return joined, picked
 
@@ -76,16 +92,8 @@ def newest_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: 
     """Keep, per entity row, the usable row of its key with the highest (event, write) stamp."""
     sql = candidates_sql(quote(source.get_name()), plan, view)
     rows = source.get_backend().sql(sql, schema=candidates_schema(source.schema(), plan, view))
-    pairs = entities.join(
-        rows,
-        [
-            *(
-                entities[entity_col] == rows[key_column(view, i)]
-                for i, (_, entity_col) in enumerate(plan.join_keys)
-            ),
-            rows[visible_column(view)] <= entities[event_col],
-        ],
-    )
+    visible = rows[visible_column(view)] <= entities[event_col]
+    pairs = entities.join(rows, [*_key_predicates(entities, rows, plan, view), visible])
     fields = {"event": pairs[event_column(view)]}
     fields.update({f"f{i}": pairs[out] for i, (_, out) in enumerate(plan.features)})
     payload = ibis.struct(fields)
@@ -100,6 +108,14 @@ def newest_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: 
         for i, (_, out) in enumerate(plan.features)
     }
     return joined, picked
+
+
+def _key_predicates(entities, rows, plan: ViewPlan, view: int) -> list:
+    """Entity key = timeline key, for every join key of the view."""
+    return [
+        entities[entity_col] == rows[key_column(view, i)]
+        for i, (_, entity_col) in enumerate(plan.join_keys)
+    ]
 
 
 def _arg_max(value_type: dt.DataType, key_type: dt.DataType):

@@ -9,7 +9,8 @@ keys, keys that never appear on one side, and three views (two keyed by the same
 Rows must be equal in values and dtypes, through ``to_df`` and ``to_arrow``, with
 ``filter_by_created_timestamp`` on and off and with full feature names on and off.
 
-Only exact duplicates are excluded: two rows of one key with equal event and write times
+A second property draws sources with one row per key, which the plugin joins without a
+timeline. Only exact duplicates are excluded: two rows of one key with equal event and write times
 (equal event times, for the view without a write-time column) are a tie that Feast's own
 join breaks arbitrarily, so no store can match it row for row.
 """
@@ -17,6 +18,7 @@ join breaks arbitrarily, so no store can match it row for row.
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 import pandas as pd
 import pyarrow.compute as pc
@@ -24,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ontime.feast_plugins import asof_query
 from ontime.feast_plugins.asof_query import AsofRetrievalJob
 from tests.integration.asof_repo import BASE, SERVICE, USER_TTL, ZONE_TTL, build_repo, us
 
@@ -113,9 +116,14 @@ def _edges(keys: pd.Series, events: pd.Series, written: pd.Series | None, ttl) -
     return edges
 
 
+KEYS = {"user_stats": ["user_id"], "zone_load": ["zone_id"], "user_profile": ["user_id"]}
+
+
 @st.composite
-def worlds(draw):
+def worlds(draw, one_per_key: bool = False):
     frames = _frames(draw(stats_rows), draw(load_rows), draw(profile_rows))
+    if one_per_key:  # one row per key: the plugin joins these without a timeline
+        frames = {name: f.drop_duplicates(KEYS[name]) for name, f in frames.items()}
     stats, loads, profiles = frames["user_stats"], frames["zone_load"], frames["user_profile"]
     user_edges = _edges(stats["user_id"], stats["ts"], stats["written_at"], USER_TTL)
     user_edges += _edges(profiles["user_id"], profiles["ts"], None, None)
@@ -165,6 +173,23 @@ def _retrieve(store, entities, cutoff: bool, full_names: bool):
 )
 @given(world=worlds())
 def test_plugin_rows_equal_feast_rows(repo, world):
+    _assert_same_rows(repo, world)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(world=worlds(one_per_key=True))
+def test_one_row_per_key_rows_equal_feast_rows(repo, world):
+    with mock.patch.object(asof_query, "only_pick", wraps=asof_query.only_pick) as spy:
+        _assert_same_rows(repo, world)
+    # The plugin's default store took the one-row join for all three views.
+    assert spy.call_count == 3
+
+
+def _assert_same_rows(repo, world) -> None:
     frames, entities, cutoff, full_names = world
     for name, frame in frames.items():
         repo.write(name, frame)
