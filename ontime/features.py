@@ -44,7 +44,11 @@ def historical_rows(store, spec: ServiceSpec, entities: pd.DataFrame) -> pd.Data
     """Point-in-time feature values for each entity row, in the entity frame's order."""
     if entities.empty:
         raise OntimeError("the entity frame is empty: no prediction events in the window")
-    keyed = entities.reset_index(drop=True).assign(_row=lambda f: range(len(f)))
+    # A shallow copy: the caller's frame is untouched, and no column is copied (at 4.3M rows
+    # reset_index and assign each copied the frame, 0.35 GB between them).
+    keyed = entities.copy(deep=False)
+    keyed.index = pd.RangeIndex(len(keyed))
+    keyed["_row"] = np.arange(len(keyed), dtype="int64")
     service = store.get_feature_service(spec.name)
     job = store.get_historical_features(
         entity_df=keyed, features=service, filter_by_created_timestamp=True
