@@ -49,3 +49,28 @@ def _type_of(section) -> str:
     if isinstance(section, dict):
         return str(section.get("type", ""))
     return str(section or "")
+
+
+# What py4j raises when the JVM on the other end of its socket is gone.
+LOST_JVM = {"ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError", "Py4JNetworkError"}
+
+
+def lost_driver_hint(exc: BaseException) -> str | None:
+    """The next step when a command failed because the Spark driver's JVM stopped.
+
+    The profile makes the driver exit on OutOfMemoryError (a driver out of heap otherwise
+    hangs for good), and Python then only sees a refused connection, which says nothing
+    about the cause. None when Spark was not in use or the failure is something else.
+    """
+    if "pyspark" not in sys.modules:
+        return None
+    seen, chain = set(), exc
+    while chain is not None and id(chain) not in seen:
+        seen.add(id(chain))
+        if type(chain).__name__ in LOST_JVM:
+            return (
+                "the Spark driver (a JVM) stopped under this command; if the log above says "
+                "OutOfMemoryError, give it more heap, e.g. ONTIME_SPARK_DRIVER_MEMORY=8g"
+            )
+        chain = chain.__cause__ or chain.__context__
+    return None

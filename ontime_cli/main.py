@@ -11,6 +11,7 @@ import click
 
 from ontime.errors import OntimeError
 from ontime.settings import load_settings
+from ontime.spark import lost_driver_hint
 from ontime_cli import monitoring, serving, training, ui
 from ontime_cli.util import parse_time, profile_override, settings_of
 
@@ -204,6 +205,9 @@ def main() -> None:
         click.echo(
             f"error: {type(exc).__name__}: {detail} (rerun with -v for the traceback)", err=True
         )
+        hint = lost_driver_hint(exc)
+        if hint:
+            click.echo(f"hint: {hint}", err=True)
         sys.exit(1)
     if isinstance(code, int) and code:
         sys.exit(code)

@@ -120,3 +120,25 @@ def test_the_profile_setting_reaches_serving_unless_serving_names_its_own(tmp_pa
     assert Settings().profile is None and Settings().serving.feature_store_yaml is None
     override = own.with_profile(tmp_path / "other.yaml")  # --profile: every store
     assert override.profile == override.serving.feature_store_yaml == tmp_path / "other.yaml"
+
+
+def test_a_lost_spark_driver_gets_a_hint_naming_its_memory_setting(monkeypatch):
+    import sys
+
+    from ontime.spark import lost_driver_hint
+
+    def refused_under_runtime_error() -> RuntimeError:
+        try:
+            try:
+                raise ConnectionRefusedError(111, "Connection refused")
+            except ConnectionRefusedError as inner:
+                raise RuntimeError("Answer from Java side is empty") from inner
+        except RuntimeError as outer:
+            return outer
+
+    monkeypatch.delitem(sys.modules, "pyspark", raising=False)
+    assert lost_driver_hint(refused_under_runtime_error()) is None  # Spark was not in use
+    monkeypatch.setitem(sys.modules, "pyspark", object())
+    hint = lost_driver_hint(refused_under_runtime_error())
+    assert hint and "OutOfMemoryError" in hint and "ONTIME_SPARK_DRIVER_MEMORY" in hint
+    assert lost_driver_hint(ValueError("bad input")) is None
