@@ -18,7 +18,7 @@ import numpy as np
 from ontime.errors import OntimeError
 from ontime.settings.monitoring import MonitoringSettings
 
-FORMAT = 3
+FORMAT = 4  # 4: the reference period carries feature ages, so freshness is calibrated
 GROUP_DAYS = 3  # a day group's own threshold needs windows starting on this many days
 
 

@@ -199,9 +199,11 @@ def reference_period(
     """The model's validation and test rows as serving would have logged them.
 
     Raw features and entity keys as in the snapshot, plus ``<feature>__status`` from the
-    contract with the model's categories, ``prediction_time``, the model's ``probability``
-    and row ``threshold``, and the outcome as ``_label``. Rows the contract rejects are
-    left out, as serving would have refused them.
+    contract with the model's categories, ``<feature>__age_s`` dated as serving dates it
+    (``ontime.feature_ages``; left out where the offline store cannot be dated),
+    ``prediction_time``, the model's ``probability`` and row ``threshold``, and the outcome
+    as ``_label``. Rows the contract rejects are left out, as serving would have refused
+    them.
     """
     from ontime.contract import apply_contract
     from ontime.repo import load_contract
@@ -229,7 +231,23 @@ def reference_period(
         part[PERIOD_LABEL] = part[manifest.label].to_numpy()
         part[PERIOD_TIME] = pd.to_datetime(part[manifest.time_column], utc=True)
         parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    period = pd.concat(parts, ignore_index=True)
+    return _with_ages(settings, bundle.feature_service, period)
+
+
+def _with_ages(settings: Settings, service: str, period: pd.DataFrame) -> pd.DataFrame:
+    """``period`` with the age of every feature value, when the store can date them."""
+    from ontime.feature_ages import AGE_SUFFIX, feature_ages
+    from ontime.repo import describe_service, open_store
+
+    store = open_store(settings.feature_repo, settings.profile)
+    spec = describe_service(store, service)
+    if period.empty or any(key not in period.columns for key in spec.entity_keys):
+        return period
+    ages = feature_ages(store, spec, period[list(spec.entity_keys)], period[PERIOD_TIME])
+    for feature, values in (ages or {}).items():
+        period[feature + AGE_SUFFIX] = values
+    return period
 
 
 def release_of(settings: Settings, name: str, version: str, alias: str) -> Release:

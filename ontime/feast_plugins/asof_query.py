@@ -53,6 +53,11 @@ class AsofRetrievalJob(IbisRetrievalJob):
             return super()._to_arrow_internal(timeout=timeout)
 
 
+def event_time_column(view: str) -> str:
+    """The column of ``asof_join(event_times=True)`` holding a view's picked event time."""
+    return f"__event_time__{view}"
+
+
 @contextlib.contextmanager
 def duckdb_memory_limit(backend, limit: str | None) -> Iterator[None]:
     """Run a query with DuckDB's memory limit at ``limit``, then put the old one back.
@@ -103,8 +108,13 @@ def asof_join(
     write_source: Callable,
     max_rows_per_key: int,
     memory_limit: str | None,
+    event_times: bool = False,
 ) -> AsofRetrievalJob:
-    """A retrieval job whose rows equal Feast's point-in-time join for the same request."""
+    """A retrieval job whose rows equal Feast's point-in-time join for the same request.
+
+    With ``event_times``, each view also gives the event time of the row it picked, before
+    the TTL test, as ``event_time_column(view name)`` (NULL where no row was usable).
+    """
     event_col = offline_utils.infer_event_timestamp_from_entity_df(_get_entity_schema(entity_df))
     time_range = _get_entity_df_event_timestamp_range(entity_df, event_col)
     # Feast converts string times in the caller's frame; a copy keeps the caller's intact.
@@ -145,6 +155,8 @@ def asof_join(
             joined, picked = asof_pick(
                 joined, entities, event_col, source, plan, view, write_time_cutoff
             )
+        if event_times and picked:
+            selected.append(next(iter(picked.values()))[1].name(event_time_column(plan.name)))
         for out, (value, event) in picked.items():
             if plan.ttl is not None:
                 # Feast's expiry test: event + ttl >= prediction time.

@@ -233,3 +233,39 @@ def test_no_feature_value_is_stamped_after_its_prediction_time(store, entities, 
     used_scan = training["last_scan_epoch_s"]
     assert (used_scan.dropna() <= epoch_at_t[used_scan.notna()]).all()
     assert np.all(training["hours_since_last_scan"].dropna() >= 0)
+
+
+def reference_event_time(entities: pd.DataFrame, table: pd.DataFrame, view: View) -> pd.Series:
+    """Event time of the newest (event, created) row with event <= t and created <= t, with
+    no TTL: the row serving reads online, where an expired value is still there."""
+    right = table.rename(columns={view.table_key: view.key})
+    columns = [view.key, view.ts, *([view.created] if view.created else [])]
+    merged = entities[["row", view.key, "t"]].merge(right[columns], on=view.key)
+    keep = merged[view.ts] <= merged["t"]
+    if view.created:
+        keep &= merged[view.created] <= merged["t"]
+    order = ["row", view.ts, *([view.created] if view.created else [])]
+    latest = merged[keep].sort_values(order).drop_duplicates("row", keep="last")
+    return latest.set_index("row")[view.ts].reindex(entities["row"])
+
+
+def test_feature_ages_date_the_row_the_join_picked(store, entities, tables):
+    """Ages as serving logs them: prediction time minus the picked row's event time in whole
+    seconds, the TTL not applied; an on-demand output is as old as its input view's row."""
+    from ontime.feature_ages import feature_ages
+
+    spec, frame = entities
+    ages = feature_ages(store, spec, frame[list(spec.entity_keys)], frame["event_timestamp"])
+    keyed = frame.assign(row=range(len(frame)), t=frame["event_timestamp"])
+    t_s = keyed["t"].astype("int64").to_numpy() / 1e6
+    sources = {f: view for view, v in VIEWS.items() for f in v.features}
+    sources |= {"hours_since_last_scan": "shipment_scans", "last_scan_epoch_s": "shipment_scans"}
+    for feature in spec.features:
+        view = VIEWS[sources.get(feature, spec.views[feature])]
+        event = reference_event_time(keyed, tables[view.table], view)
+        seconds = np.floor(event.dt.as_unit("us").astype("int64").to_numpy() / 1e6)
+        expected = np.where(event.isna().to_numpy(), np.nan, t_s - seconds)
+        np.testing.assert_array_equal(ages[feature], expected, err_msg=feature)
+    # The expired probes are dated, not blanked: their backlog is older than its 3 h TTL.
+    assert (ages["origin_backlog"] > 3 * 3600).sum() >= 30
+    assert np.isnan(ages["origin_backlog"]).sum() < len(frame)
