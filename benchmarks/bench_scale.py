@@ -15,6 +15,11 @@ all its children together (Spark's JVM is a child), sampled every 0.2 s. A side 
 finished are compared value for value afterwards.
 
     python benchmarks/bench_scale.py [--scale 1] [--sides duckdb,spark,peer] [--repeat 1]
+        [--driver-memory 8g] [--timeout 3600]
+
+The Spark driver gets ``--driver-memory`` (ONTIME_SPARK_DRIVER_MEMORY; the profile exits the
+JVM on OutOfMemoryError, so a driver too small fails instead of hanging). A side still
+running after ``--timeout`` seconds is stopped and reported as not finished.
 
 ``--scale 10`` is ~4.3M prediction events (18,000 shipments a day for 120 days).
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -114,14 +120,21 @@ def tree_rss_mb(pid: int) -> float:
     return total / 2**20
 
 
-def measure(side: str, config: Path, out: Path | None) -> dict:
+def measure(side: str, config: Path, out: Path | None, driver_memory: str, timeout: float) -> dict:
     """Run one side in a fresh process, sampling its process tree's memory."""
     command = [sys.executable, __file__, "--side", side, "--config", str(config)]
     if out is not None:
         command += ["--out", str(out)]
     env = {**os.environ, "ONTIME_SPARK_MASTER": f"local[{SPARK_CORES}]"}
+    env["ONTIME_SPARK_DRIVER_MEMORY"] = driver_memory
     child = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # so a timeout stops the JVM too
     )
     peak = [0.0]
 
@@ -132,7 +145,13 @@ def measure(side: str, config: Path, out: Path | None) -> dict:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    stdout, stderr = child.communicate()
+    try:
+        stdout, stderr = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        sampler.join()
+        return {"failed": f"not finished after {timeout:.0f} s", "peak_mb": peak[0]}
     sampler.join()
     if child.returncode != 0:
         lines = [line for line in stderr.splitlines() if line.strip()]
@@ -171,6 +190,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="world size vs the default")
     parser.add_argument("--sides", default=",".join(SIDES), help="comma-separated subset")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--driver-memory", default="8g", help="the Spark driver's heap")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per side and run")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -203,8 +224,10 @@ def main() -> None:
     results: dict[str, list[dict]] = {side: [] for side in sides}
     for run in range(args.repeat):
         for side in sides:  # interleaved, so a busy moment hits every side alike
-            results[side].append(measure(side, config, outputs[side] if run == 0 else None))
+            out = outputs[side] if run == 0 else None
+            results[side].append(measure(side, config, out, args.driver_memory, args.timeout))
     report(results, per_day)
+    print(f"Spark driver memory {args.driver_memory}, at most {args.timeout:.0f} s a side")
     differing = same_rows(outputs)
     print("rows identical across finished sides:", "no" if differing else "yes")
     if differing:
