@@ -28,6 +28,7 @@ from feast.infra.offline_stores.offline_store import RetrievalMetadata
 from feast.on_demand_feature_view import OnDemandFeatureView
 
 from ontime.feast_plugins.asof_plan import ViewPlan, require_aware_timestamps
+from ontime.feast_plugins.asof_timeline import bounded, quote
 from ontime.feast_plugins.entity_table import entity_table
 from ontime.feast_plugins.odfv_inputs import narrowed
 from ontime.feast_plugins.view_joins import (
@@ -144,17 +145,19 @@ def asof_join(
     utc = bool(sources) and backend_in_utc(sources[0].get_backend())
     joined = entities
     selected = [entities[c] for c in entity_df.columns if c != ROW]
+    # Only source rows some entity row can use are read: few, for a window of hours.
+    first, last = entity_df[event_col].min(), entity_df[event_col].max()
     for view, (plan, source) in enumerate(zip(plans, sources, strict=True)):
+        relation = bounded(
+            quote(source.get_name()), plan, first, last, write_time_cutoff, dated=event_times
+        )
+        args = (joined, entities, event_col, source, plan, view)
         if only[view]:
-            joined, picked = only_pick(
-                joined, entities, event_col, source, plan, view, write_time_cutoff
-            )
+            joined, picked = only_pick(*args, write_time_cutoff, relation)
         elif newest[view]:
-            joined, picked = newest_pick(joined, entities, event_col, source, plan, view)
+            joined, picked = newest_pick(*args, relation)
         else:
-            joined, picked = asof_pick(
-                joined, entities, event_col, source, plan, view, write_time_cutoff
-            )
+            joined, picked = asof_pick(*args, write_time_cutoff, relation)
         if event_times and picked:
             selected.append(next(iter(picked.values()))[1].name(event_time_column(plan.name)))
         for out, (value, event) in picked.items():

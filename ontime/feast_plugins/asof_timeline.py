@@ -28,6 +28,7 @@ costs twice the sort.
 
 from __future__ import annotations
 
+import pandas as pd
 from ibis.expr import datatypes as dt
 
 from ontime.feast_plugins.asof_plan import ViewPlan
@@ -132,6 +133,37 @@ def candidates_columns(plan: ViewPlan, view: int) -> list[str]:
     names = [key_column(view, i) for i in range(len(plan.join_keys))]
     names += [visible_column(view), event_column(view), *(quote(o) for _, o in plan.features)]
     return [*names, stamp_column(view)]
+
+
+def bounded(relation: str, plan: ViewPlan, first, last, write_time_cutoff: bool, dated: bool):
+    """``relation`` narrowed to the rows a pick for prediction times in [first, last] can use.
+
+    A row whose event (or, under the cutoff, write) time is after ``last`` is usable by no
+    entity row. A row whose event is older than ``first`` minus the TTL is expired for every
+    entity row: dropping it changes no value, since whatever would then be picked instead is
+    older still, so expired too. ``dated`` keeps those rows, for callers that want the picked
+    row's event time before the TTL. Parquet min/max statistics skip whole row groups.
+    """
+    if first is None or last is None or pd.isna(first) or pd.isna(last):
+        return relation
+    conditions = [f"{_utc(plan.timestamp_field)} <= {_literal(pd.Timestamp(last).ceil('us'))}"]
+    if write_time_cutoff and plan.created_field:
+        conditions.append(
+            f"{_utc(plan.created_field)} <= {_literal(pd.Timestamp(last).ceil('us'))}"
+        )
+    if plan.ttl is not None and not dated:
+        try:
+            oldest = pd.Timestamp(first).floor("us") - plan.ttl
+        except (OverflowError, pd.errors.OutOfBoundsDatetime):
+            oldest = None  # a TTL longer than the calendar: nothing expires
+        if oldest is not None:
+            conditions.append(f"{_utc(plan.timestamp_field)} >= {_literal(oldest)}")
+    return f"(SELECT * FROM {relation} WHERE {' AND '.join(conditions)})"
+
+
+def _literal(moment: pd.Timestamp) -> str:
+    """A TIMESTAMPTZ literal, to the microsecond, in UTC."""
+    return f"TIMESTAMPTZ '{moment.tz_convert('UTC'):%Y-%m-%d %H:%M:%S.%f}+00'"
 
 
 def _selection(plan: ViewPlan, view: int) -> tuple[list[str], list[str]]:

@@ -59,9 +59,11 @@ def most_rows_per_key(source, plan: ViewPlan) -> int:
     return int(source.get_backend().raw_sql(sql).fetchall()[0][0] or 0)
 
 
-def asof_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: int, cutoff: bool):
+def asof_pick(
+    joined, entities, event_col: str, source, plan: ViewPlan, view: int, cutoff: bool, relation
+):
     """ASOF-join the view's timeline: the latest row visible at the prediction time."""
-    sql = timeline_sql(quote(source.get_name()), plan, view, cutoff)
+    sql = timeline_sql(relation, plan, view, cutoff)
     # The schema is given, not inferred: ibis 12 infers it with a DuckDB 1.x call.
     rows = source.get_backend().sql(sql, schema=timeline_schema(source.schema(), plan, view))
     joined = joined.asof_join(
@@ -73,13 +75,15 @@ def asof_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: in
     return joined, picked
 
 
-def only_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: int, cutoff: bool):
+def only_pick(
+    joined, entities, event_col: str, source, plan: ViewPlan, view: int, cutoff: bool, relation
+):
     """Left-join each entity row to its key's one row, if visible at the prediction time."""
     if cutoff and plan.created_field:  # visible once both times have passed
-        sql = candidates_sql(quote(source.get_name()), plan, view)
+        sql = candidates_sql(relation, plan, view)
         schema = candidates_schema(source.schema(), plan, view)
     else:
-        sql = timeline_sql(quote(source.get_name()), plan, view, cutoff)
+        sql = timeline_sql(relation, plan, view, cutoff)
         schema = timeline_schema(source.schema(), plan, view)
     rows = source.get_backend().sql(sql, schema=schema)
     visible = rows[visible_column(view)] <= entities[event_col]
@@ -88,9 +92,9 @@ def only_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: in
     return joined, picked
 
 
-def newest_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: int):
+def newest_pick(joined, entities, event_col: str, source, plan: ViewPlan, view: int, relation):
     """Keep, per entity row, the usable row of its key with the highest (event, write) stamp."""
-    sql = candidates_sql(quote(source.get_name()), plan, view)
+    sql = candidates_sql(relation, plan, view)
     rows = source.get_backend().sql(sql, schema=candidates_schema(source.schema(), plan, view))
     visible = rows[visible_column(view)] <= entities[event_col]
     pairs = entities.join(rows, [*_key_predicates(entities, rows, plan, view), visible])

@@ -209,3 +209,28 @@ def _assert_same_rows(repo, world) -> None:
         assert got_arrow.take(pc.sort_indices(got_arrow, order)).equals(
             want_arrow.take(pc.sort_indices(want_arrow, order))
         )
+
+
+def test_one_row_requests_on_every_edge_equal_feast_rows(repo):
+    """A request of one row reads its sources tightest: only rows from its time less the
+    TTL up to its time. Asked on each edge of each source row (at the TTL, 1 µs past it, at
+    the write time, 1 µs before it), alone, the rows still equal Feast's."""
+    stats = [("u0", 0, 0, 1.0, "gold"), ("u0", 5, 2, 2.0, None), ("u0", 9, 30, 3.0, "silver"),
+             ("u1", 3, 0, 4.0, "gold"), ("u1", 3, 7, 5.0, "gold")]  # fmt: skip
+    loads = [(1, 0, 1, 7), (1, 20, 0, 8), (2, 4, 40, 9)]
+    profiles = [("u0", 1, 1.5), ("u1", 30, 2.5)]
+    frames = _frames(stats, loads, profiles)
+    s, z, p = frames["user_stats"], frames["zone_load"], frames["user_profile"]
+    edges = [(user, 1, at) for user, at in _edges(s["user_id"], s["ts"], s["written_at"], USER_TTL)]
+    edges += [(user, 1, at) for user, at in _edges(p["user_id"], p["ts"], None, None)]
+    zone_edges = _edges(z["zone_id"], z["event_time"], z["loaded_at"], ZONE_TTL)
+    edges += [("u0", zone, at) for zone, at in zone_edges]
+    for user, zone, at in edges:
+        entities = pd.DataFrame(
+            {"user_id": [user], "zone_id": [zone], "event_timestamp": [at], "asked_s": [1.0]}
+        )
+        entities["zone_id"] = entities["zone_id"].astype("int64")
+        entities["event_timestamp"] = us(entities["event_timestamp"])
+        entities["row"] = [0]
+        for cutoff in (True, False):
+            _assert_same_rows(repo, (frames, entities, cutoff, False))
