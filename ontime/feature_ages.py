@@ -24,7 +24,7 @@ from ontime.repo import ServiceSpec
 
 log = logging.getLogger(__name__)
 
-AGE_SUFFIX = "__age_s"  # serving's log column: serving.log_reader.age_column
+AGE_SUFFIX = "__age_s"  # the column of a feature's age, in serving's log and here
 ROW = "__ages_row"
 
 
@@ -42,7 +42,7 @@ def feature_ages(
     sources = _source_views(store, spec)
     names = dict.fromkeys(name for names in sources.values() for name in names)
     views = [v for v in map(store.get_feature_view, names) if v.features]
-    refs = [f"{view.name}:{view.features[0].name}" for view in views if view.features]
+    refs = [f"{view.name}:{view.features[0].name}" for view in views]
     entities = keys.reset_index(drop=True).copy()
     entities["event_timestamp"] = pd.to_datetime(times, utc=True).astype("datetime64[us, UTC]")
     entities[ROW] = np.arange(len(entities), dtype="int64")

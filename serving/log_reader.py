@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ontime.errors import OntimeError
+from ontime.feature_ages import AGE_SUFFIX
 from ontime.timeutil import utc_timestamp
 
 PREDICTIONS, ERRORS = "predictions", "errors"
@@ -46,7 +47,6 @@ CHAMPION, CANARY, SHADOW = "champion", "canary", "shadow"
 FUTURE = "future"
 
 STATUS_SUFFIX = "__status"
-AGE_SUFFIX = "__age_s"
 
 
 def status_column(feature: str) -> str:

@@ -144,13 +144,12 @@ def bounded(relation: str, plan: ViewPlan, first, last, write_time_cutoff: bool,
     older still, so expired too. ``dated`` keeps those rows, for callers that want the picked
     row's event time before the TTL. Parquet min/max statistics skip whole row groups.
     """
-    if first is None or last is None or pd.isna(first) or pd.isna(last):
+    if pd.isna(first) or pd.isna(last):
         return relation
-    conditions = [f"{_utc(plan.timestamp_field)} <= {_literal(pd.Timestamp(last).ceil('us'))}"]
+    until = _literal(pd.Timestamp(last).ceil("us"))
+    conditions = [f"{_utc(plan.timestamp_field)} <= {until}"]
     if write_time_cutoff and plan.created_field:
-        conditions.append(
-            f"{_utc(plan.created_field)} <= {_literal(pd.Timestamp(last).ceil('us'))}"
-        )
+        conditions.append(f"{_utc(plan.created_field)} <= {until}")
     if plan.ttl is not None and not dated:
         try:
             oldest = pd.Timestamp(first).floor("us") - plan.ttl
