@@ -54,8 +54,17 @@ def historical_rows(store, spec: ServiceSpec, entities: pd.DataFrame) -> pd.Data
         entity_df=keyed, features=service, filter_by_created_timestamp=True
     )
     rows = job.to_df()
-    # One reordered copy (sort, drop and reset_index each made one: 0.3 GB a copy at 4M rows).
-    rows = rows.take(np.argsort(rows.pop("_row").to_numpy(), kind="stable"))
-    rows.index = pd.RangeIndex(len(rows))
+    # Back into entity order (the as-of store keeps it; Feast's own join does not), a column
+    # at a time, so only one column is ever held twice (a reordered copy of the whole frame
+    # was 0.6 GB at 4.3M rows, at the retrieval's peak).
+    position = rows.pop("_row").to_numpy()
+    index = pd.RangeIndex(len(rows))
+    rows.index = index
+    if not np.array_equal(position, index):
+        order = np.argsort(position, kind="stable")
+        for name in rows.columns:
+            column = rows[name].take(order)
+            column.index = index
+            rows[name] = column
     rows[EVENT_TIMESTAMP] = pd.to_datetime(rows[EVENT_TIMESTAMP], utc=True)
     return rows

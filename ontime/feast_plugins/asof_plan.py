@@ -42,6 +42,9 @@ def plan_views(
     """A plan per feature view, in Feast's order, or :class:`Unsupported` with the reason."""
     from feast.infra.offline_stores.file_source import FileSource
 
+    internal = [c for c in entity_columns if str(c).startswith("__asof_")]
+    if internal:  # the join's own columns (row number, keys, times) carry this prefix
+        raise Unsupported(f"entity column(s) {internal} use the reserved prefix __asof_")
     plans = []
     for view in feature_views:
         source = view.batch_source

@@ -49,6 +49,13 @@ class AsofRetrievalJob(IbisRetrievalJob):
         super().__init__(*args, **kwargs)
         self._memory_limit = memory_limit
 
+    def to_df(self, validation_reference=None, timeout: int | None = None) -> pd.DataFrame:
+        """Feast's ``to_df`` without its closing ``reset_index(drop=True)``: ``to_pandas``
+        already numbers the rows from 0, and the reset copied every column (431k rows: 0.05 s,
+        and at 4.3M rows a second copy of the frame at the retrieval's peak)."""
+        table = self.to_arrow(validation_reference=validation_reference, timeout=timeout)
+        return table.to_pandas()
+
     def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:
         with duckdb_memory_limit(ibis.get_backend(self.table), self._memory_limit):
             return super()._to_arrow_internal(timeout=timeout)
@@ -125,11 +132,14 @@ def asof_join(
     sources = [read_source(plan) for plan in plans]
     # Few rows per key: joining a key's rows beats sorting them into a timeline, with one
     # row per key, or a few under a write-time cutoff (where a timeline needs a second sort).
-    # Option 0 asks for timelines only, and spares the count.
-    depth = [
-        most_rows_per_key(source, plan) if max_rows_per_key > 0 else None
-        for plan, source in zip(plans, sources, strict=True)
-    ]
+    # Option 0 asks for timelines only, and spares the count. The count runs under the
+    # query's memory limit: grouping 2M order keys otherwise left DuckDB holding 0.15 GB more.
+    backend = sources[0].get_backend() if sources else None
+    with duckdb_memory_limit(backend, memory_limit if sources else None):
+        depth = [
+            most_rows_per_key(source, plan) if max_rows_per_key > 0 else None
+            for plan, source in zip(plans, sources, strict=True)
+        ]
     only = [rows is not None and rows <= 1 for rows in depth]
     newest = [
         rows is not None
@@ -138,8 +148,9 @@ def asof_join(
         and plan.created_field is not None
         for plan, rows in zip(plans, depth, strict=True)
     ]
-    if any(newest):  # on the shallow copy: the caller's frame never sees the column
-        entity_df[ROW] = np.arange(len(entity_df), dtype="int64")
+    # Rows come back in the entity frame's order (Feast's own join promises no order), so a
+    # caller need not sort them. The row number lives on the shallow copy only.
+    entity_df[ROW] = np.arange(len(entity_df), dtype="int64")
     entities = entity_table(entity_df)
 
     utc = bool(sources) and backend_in_utc(sources[0].get_backend())
@@ -157,7 +168,9 @@ def asof_join(
         elif newest[view]:
             joined, picked = newest_pick(*args, relation)
         else:
-            joined, picked = asof_pick(*args, write_time_cutoff, relation)
+            joined, picked = asof_pick(
+                *args, write_time_cutoff, relation, hash_keys=depth[view] is not None
+            )
         if event_times and picked:
             selected.append(next(iter(picked.values()))[1].name(event_time_column(plan.name)))
         for out, (value, event) in picked.items():
@@ -166,7 +179,7 @@ def asof_join(
                 fresh = event + ttl_interval(plan.ttl, utc) >= entities[event_col]
                 value = fresh.ifelse(value, ibis.null(value.type()))
             selected.append(value.name(out))
-    result = joined.select(selected)
+    result = joined.select(*selected, entities[ROW]).order_by(ROW).drop(ROW)
 
     odfvs = OnDemandFeatureView.get_requested_odfvs(feature_refs, project, registry)
     for odfv in odfvs:

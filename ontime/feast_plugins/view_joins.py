@@ -60,19 +60,74 @@ def most_rows_per_key(source, plan: ViewPlan) -> int:
 
 
 def asof_pick(
-    joined, entities, event_col: str, source, plan: ViewPlan, view: int, cutoff: bool, relation
+    joined,
+    entities,
+    event_col: str,
+    source,
+    plan: ViewPlan,
+    view: int,
+    cutoff: bool,
+    relation,
+    hash_keys: bool = False,
 ):
-    """ASOF-join the view's timeline: the latest row visible at the prediction time."""
+    """ASOF-join the view's timeline: the latest row visible at the prediction time.
+
+    With ``hash_keys``, a view keyed by one text or integer column is joined on the key's
+    64-bit hash, which DuckDB's ASOF join partitions and sorts faster than text (431k rows:
+    0.18 s -> 0.11 s a view). That is exact when no two of the source's keys share a hash
+    (checked first; else the plain join): the hash then picks within the right key's rows,
+    and an entity key that merely shares a hash with a source key is caught by comparing the
+    keys themselves, which turns its pick into NULL, as for a key with no rows.
+    """
     sql = timeline_sql(relation, plan, view, cutoff)
     # The schema is given, not inferred: ibis 12 infers it with a DuckDB 1.x call.
     rows = source.get_backend().sql(sql, schema=timeline_schema(source.schema(), plan, view))
+    visible = entities[event_col] >= rows[visible_column(view)]
+    if not (hash_keys and _hashable(entities, rows, plan, view, source)):
+        joined = joined.asof_join(
+            rows, on=visible, predicates=_key_predicates(entities, rows, plan, view)
+        )
+        picked = {out: (rows[out], rows[event_column(view)]) for _, out in plan.features}
+        return joined, picked
+    entity_key, row_key = entities[plan.join_keys[0][1]], rows[key_column(view, 0)]
     joined = joined.asof_join(
-        rows,
-        on=entities[event_col] >= rows[visible_column(view)],
-        predicates=_key_predicates(entities, rows, plan, view),
+        rows, on=visible, predicates=[_key_hash(entity_key) == _key_hash(row_key)]
     )
-    picked = {out: (rows[out], rows[event_column(view)]) for _, out in plan.features}
+    same_key = entity_key == row_key
+
+    def own(column):
+        return same_key.ifelse(column, ibis.null(column.type()))
+
+    picked = {out: (own(rows[out]), own(rows[event_column(view)])) for _, out in plan.features}
     return joined, picked
+
+
+KEY_HASH = "hash"  # DuckDB's 64-bit hash (tests swap in a weak one to make keys collide)
+
+
+def _key_hash(column):
+    """``KEY_HASH(column)`` as an ibis expression."""
+    fn = ibis.udf.scalar.builtin(
+        lambda value: None, name=KEY_HASH, signature=((column.type(),), dt.uint64)
+    )
+    return fn(column)
+
+
+def _hashable(entities, rows, plan: ViewPlan, view: int, source) -> bool:
+    """Whether the view's ASOF join may run on its key's hash: one text or integer key, typed
+    alike on both sides, and no two of the source's keys share a hash."""
+    if len(plan.join_keys) != 1:
+        return False
+    left, right = entities[plan.join_keys[0][1]].type(), rows[key_column(view, 0)].type()
+    alike = left.copy(nullable=True) == right.copy(nullable=True)
+    if not alike or not (left.is_string() or left.is_integer()):
+        return False
+    key = quote(plan.join_keys[0][0])
+    sql = (
+        f"SELECT count(DISTINCT {key}) = count(DISTINCT {KEY_HASH}({key})) "
+        f"FROM {quote(source.get_name())}"
+    )
+    return bool(source.get_backend().raw_sql(sql).fetchall()[0][0])
 
 
 def only_pick(

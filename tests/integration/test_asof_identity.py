@@ -20,13 +20,14 @@ from __future__ import annotations
 from datetime import timedelta
 from unittest import mock
 
+import ibis
 import pandas as pd
 import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ontime.feast_plugins import asof_query
+from ontime.feast_plugins import asof_query, view_joins
 from ontime.feast_plugins.asof_query import AsofRetrievalJob
 from tests.integration.asof_repo import BASE, SERVICE, USER_TTL, ZONE_TTL, build_repo, us
 
@@ -201,7 +202,9 @@ def _assert_same_rows(repo, world) -> None:
         actual = _retrieve(store, entities.copy(), cutoff, full_names)
         assert isinstance(actual, AsofRetrievalJob), "the plugin fell back to Feast's join"
 
-        got = actual.to_df().sort_values("row").reset_index(drop=True)
+        got = actual.to_df()
+        assert got["row"].tolist() == entities["row"].tolist()  # the entity frame's order
+        got = got.sort_values("row").reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want, check_exact=True)
 
         got_arrow = actual.to_arrow()
@@ -234,3 +237,57 @@ def test_one_row_requests_on_every_edge_equal_feast_rows(repo):
         entities["row"] = [0]
         for cutoff in (True, False):
             _assert_same_rows(repo, (frames, entities, cutoff, False))
+
+
+def test_keys_sharing_a_hash_still_get_only_their_own_rows(repo, monkeypatch):
+    """Deep views ASOF-join on their key's hash. Under a hash so weak that keys collide (one
+    bit), a key asked for that shares a hash with a source key, but has no rows of its own,
+    still gets nothing, and a source whose own keys collide takes the plain join."""
+    backend = ibis.get_backend()
+    backend.raw_sql("CREATE OR REPLACE MACRO ontime_one_bit(x) AS hash(x) % 2")
+    monkeypatch.setattr(view_joins, "KEY_HASH", "ontime_one_bit")
+
+    def bit(value) -> int:
+        literal = f"'{value}'" if isinstance(value, str) else f"{value}::BIGINT"
+        return backend.raw_sql(f"SELECT hash({literal}) % 2").fetchall()[0][0]
+
+    def two_apart_and_a_twin(candidates):
+        """Two keys with different bits, and a third sharing the first one's bit."""
+        first = candidates[0]
+        other = next(c for c in candidates if bit(c) != bit(first))
+        twin = next(c for c in candidates[1:] if bit(c) == bit(first) and c != other)
+        return first, other, twin
+
+    users = two_apart_and_a_twin([*USERS, *(f"user{i}" for i in range(20))])
+    zones = two_apart_and_a_twin([*ZONES, *range(4, 40)])
+    # Two rows a key: one row per key would be joined without an ASOF join.
+    stats = [(users[0], 0, 0, 1.0, "gold"), (users[0], 3, 0, 1.5, None),
+             (users[1], 2, 0, 2.0, None), (users[1], 4, 9, 2.5, "gold")]  # fmt: skip
+    loads = [(zones[0], 0, 0, 7), (zones[0], 2, 0, 6), (zones[1], 1, 0, 8), (zones[1], 3, 0, 5)]
+    frames = _frames(stats, loads, [])
+    asks = [(u, z) for u in users for z in zones]
+    entities = pd.DataFrame(
+        {
+            "user_id": [u for u, _ in asks],
+            "zone_id": pd.Series([z for _, z in asks], dtype="int64"),
+            "event_timestamp": us([BASE + timedelta(minutes=5)] * len(asks)),
+            "asked_s": 1.0,
+        }
+    )
+    entities["row"] = range(len(asks))
+    hashed = []
+    real = view_joins._hashable
+
+    def spy(*args):
+        hashed.append(real(*args))
+        return hashed[-1]
+
+    monkeypatch.setattr(view_joins, "_hashable", spy)
+    _assert_same_rows(repo, (frames, entities, False, False))
+    assert hashed == [True, True]  # both views took the hashed join (the default store)
+
+    hashed.clear()  # a third user colliding with one of the two: the plain join
+    third = [(users[2], 1, 0, 3.0, "silver"), (users[2], 2, 0, 3.5, None)]
+    frames = _frames([*stats, *third], loads, [])
+    _assert_same_rows(repo, (frames, entities, False, False))
+    assert hashed == [False, True]

@@ -143,6 +143,18 @@ def test_unsupported_request_is_served_by_feasts_join(probe, caplog):
     assert got["rank"].fillna(-1.0).tolist() == [2.0, -1.0, -1.0]
 
 
+def test_an_entity_column_with_the_reserved_prefix_is_served_by_feasts_join(probe, caplog):
+    # The plugin numbers entity rows in a column of its own; a caller's column of that name
+    # would be overwritten, so Feast's join serves the request, and the column comes back.
+    entities = _probe_entities(__asof_row=[5, 6, 7])
+    features = ["user_stats:score"]
+    with caplog.at_level(logging.DEBUG, logger="ontime.feast_plugins.asof_store"):
+        job = probe.plugin_store.get_historical_features(entity_df=entities, features=features)
+    assert not isinstance(job, AsofRetrievalJob)
+    assert "reserved prefix __asof_" in caplog.text
+    assert sorted(job.to_df()["__asof_row"]) == [5, 6, 7]
+
+
 @pytest.mark.parametrize(
     "odd",
     [
