@@ -47,13 +47,14 @@ def read_source(plan: ViewPlan):
     return source
 
 
-def most_rows_per_key(source, plan: ViewPlan) -> int:
-    """The largest number of source rows any one key has (0 for an empty source)."""
+def most_rows_per_key(source, plan: ViewPlan, relation: str) -> int:
+    """The largest number of rows of ``relation`` (the source, or the part of it a join
+    reads) any one key has (0 when it is empty)."""
     # One plain query: through ibis, compiling and fetching cost as much as the count itself.
     keys = ", ".join(quote(src) for src, _ in plan.join_keys)
     present = " AND ".join(f"{quote(src)} IS NOT NULL" for src, _ in plan.join_keys)
     sql = (
-        f"SELECT max(rows) FROM (SELECT count(*) AS rows FROM {quote(source.get_name())} "
+        f"SELECT max(rows) FROM (SELECT count(*) AS rows FROM {relation} "
         f"WHERE {present} GROUP BY {keys})"
     )
     return int(source.get_backend().raw_sql(sql).fetchall()[0][0] or 0)
@@ -74,16 +75,16 @@ def asof_pick(
 
     With ``hash_keys``, a view keyed by one text or integer column is joined on the key's
     64-bit hash, which DuckDB's ASOF join partitions and sorts faster than text (431k rows:
-    0.18 s -> 0.11 s a view). That is exact when no two of the source's keys share a hash
-    (checked first; else the plain join): the hash then picks within the right key's rows,
-    and an entity key that merely shares a hash with a source key is caught by comparing the
-    keys themselves, which turns its pick into NULL, as for a key with no rows.
+    0.18 s -> 0.11 s a view). That is exact when no two keys of the rows it reads share a
+    hash (checked first; else the plain join): the hash then picks within the right key's
+    rows, and an entity key that merely shares a hash with a source key is caught by
+    comparing the keys themselves, which turns its pick into NULL, as for a key with no rows.
     """
     sql = timeline_sql(relation, plan, view, cutoff)
     # The schema is given, not inferred: ibis 12 infers it with a DuckDB 1.x call.
     rows = source.get_backend().sql(sql, schema=timeline_schema(source.schema(), plan, view))
     visible = entities[event_col] >= rows[visible_column(view)]
-    if not (hash_keys and _hashable(entities, rows, plan, view, source)):
+    if not (hash_keys and _hashable(entities, rows, plan, view, source, relation)):
         joined = joined.asof_join(
             rows, on=visible, predicates=_key_predicates(entities, rows, plan, view)
         )
@@ -113,9 +114,9 @@ def _key_hash(column):
     return fn(column)
 
 
-def _hashable(entities, rows, plan: ViewPlan, view: int, source) -> bool:
+def _hashable(entities, rows, plan: ViewPlan, view: int, source, relation: str) -> bool:
     """Whether the view's ASOF join may run on its key's hash: one text or integer key, typed
-    alike on both sides, and no two of the source's keys share a hash."""
+    alike on both sides, and no two keys of the rows it reads (``relation``) share a hash."""
     if len(plan.join_keys) != 1:
         return False
     left, right = entities[plan.join_keys[0][1]].type(), rows[key_column(view, 0)].type()
@@ -123,10 +124,7 @@ def _hashable(entities, rows, plan: ViewPlan, view: int, source) -> bool:
     if not alike or not (left.is_string() or left.is_integer()):
         return False
     key = quote(plan.join_keys[0][0])
-    sql = (
-        f"SELECT count(DISTINCT {key}) = count(DISTINCT {KEY_HASH}({key})) "
-        f"FROM {quote(source.get_name())}"
-    )
+    sql = f"SELECT count(DISTINCT {key}) = count(DISTINCT {KEY_HASH}({key})) FROM {relation}"
     return bool(source.get_backend().raw_sql(sql).fetchall()[0][0])
 
 
