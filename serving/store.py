@@ -148,7 +148,9 @@ class StoreHandle:
         """Record a failure and make sure a recovery probe is running; returns the reason."""
         reason = public_reason(exc)
         with self._lock:
-            first = self.down_reason is None
+            # Said once per change of reason, the first failure to open included (the
+            # reason was "not opened yet": a store that never opened logged nothing).
+            first = self.down_reason != reason
             self.down_reason = reason
             if first:
                 detail = (str(exc).splitlines() or [""])[0]
