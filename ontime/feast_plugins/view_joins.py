@@ -124,7 +124,11 @@ def _hashable(entities, rows, plan: ViewPlan, view: int, source, relation: str) 
     if not alike or not (left.is_string() or left.is_integer()):
         return False
     key = quote(plan.join_keys[0][0])
-    sql = f"SELECT count(DISTINCT {key}) = count(DISTINCT {KEY_HASH}({key})) FROM {relation}"
+    # NULL keys never join, and a NULL hashes to a value that could hide a collision.
+    sql = (
+        f"SELECT count(DISTINCT {key}) = count(DISTINCT {KEY_HASH}({key})) "
+        f"FROM {relation} WHERE {key} IS NOT NULL"
+    )
     return bool(source.get_backend().raw_sql(sql).fetchall()[0][0])
 
 

@@ -291,3 +291,18 @@ def test_keys_sharing_a_hash_still_get_only_their_own_rows(repo, monkeypatch):
     frames = _frames([*stats, *third], loads, [])
     _assert_same_rows(repo, (frames, entities, False, False))
     assert hashed == [False, True]
+
+    # A NULL key hashes too; counted, it would hide two keys sharing a hash.
+    backend.raw_sql("CREATE OR REPLACE MACRO ontime_two_bits(x) AS hash(x) % 4")
+    monkeypatch.setattr(view_joins, "KEY_HASH", "ontime_two_bits")
+    null_bits = backend.raw_sql("SELECT hash(NULL::VARCHAR) % 4").fetchall()[0][0]
+    names = [f"user{i}" for i in range(40)]
+    bits = {n: backend.raw_sql(f"SELECT hash('{n}') % 4").fetchall()[0][0] for n in names}
+    first = next(n for n in names if bits[n] != null_bits)
+    twin = next(n for n in names if n != first and bits[n] == bits[first])
+    stats = [(first, 0, 0, 1.0, "gold"), (first, 3, 0, 1.5, None), (twin, 2, 0, 2.0, None),
+             (twin, 4, 0, 2.5, "gold"), (None, 1, 0, 9.0, "silver")]  # fmt: skip
+    asks = entities.assign(user_id=[(first, twin, "ghost")[i % 3] for i in range(len(asks))])
+    hashed.clear()
+    _assert_same_rows(repo, (_frames(stats, loads, []), asks, False, False))
+    assert hashed[0] is False
