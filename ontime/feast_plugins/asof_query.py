@@ -160,7 +160,7 @@ def asof_join(
     entity_df[ROW] = np.arange(len(entity_df), dtype="int64")
     entities = entity_table(entity_df)
 
-    utc = bool(sources) and backend_in_utc(sources[0].get_backend())
+    utc = backend is not None and backend_in_utc(backend)
     joined = entities
     selected = [entities[c] for c in entity_df.columns if c != ROW]
     for view, (plan, source, relation) in enumerate(zip(plans, sources, relations, strict=True)):

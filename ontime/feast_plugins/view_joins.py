@@ -83,22 +83,22 @@ def asof_pick(
     sql = timeline_sql(relation, plan, view, cutoff)
     # The schema is given, not inferred: ibis 12 infers it with a DuckDB 1.x call.
     rows = source.get_backend().sql(sql, schema=timeline_schema(source.schema(), plan, view))
-    visible = entities[event_col] >= rows[visible_column(view)]
-    if not (hash_keys and _hashable(entities, rows, plan, view, source, relation)):
-        joined = joined.asof_join(
-            rows, on=visible, predicates=_key_predicates(entities, rows, plan, view)
-        )
-        picked = {out: (rows[out], rows[event_column(view)]) for _, out in plan.features}
-        return joined, picked
-    entity_key, row_key = entities[plan.join_keys[0][1]], rows[key_column(view, 0)]
+    if hash_keys and _hashable(entities, rows, plan, view, source, relation):
+        entity_key, row_key = entities[plan.join_keys[0][1]], rows[key_column(view, 0)]
+        predicates = [_key_hash(entity_key) == _key_hash(row_key)]
+        same_key = entity_key == row_key
+
+        def own(column):
+            return same_key.ifelse(column, ibis.null(column.type()))
+    else:
+        predicates = _key_predicates(entities, rows, plan, view)
+
+        def own(column):
+            return column
+
     joined = joined.asof_join(
-        rows, on=visible, predicates=[_key_hash(entity_key) == _key_hash(row_key)]
+        rows, on=entities[event_col] >= rows[visible_column(view)], predicates=predicates
     )
-    same_key = entity_key == row_key
-
-    def own(column):
-        return same_key.ifelse(column, ibis.null(column.type()))
-
     picked = {out: (own(rows[out]), own(rows[event_column(view)])) for _, out in plan.features}
     return joined, picked
 
