@@ -87,13 +87,13 @@ shipments AS (  -- no write-time column: an order is known from its created_at
 backlog AS ({backlog}),
 rates AS ({rates}),
 scans AS (
-  SELECT order_id, scan_at, greatest(scan_at, ingested_at) AS visible, last_scan_epoch_s, status,
+  SELECT order_id, scan_at, greatest(scan_at, ingested_at) AS visible, last_scan_epoch_s,
          {STAMP.format(event="scan_at", written="ingested_at")} AS stamp
   FROM read_parquet('{raw}/scan_events.parquet') WHERE ingested_at IS NOT NULL),
 last_scan AS (
   SELECT ev.row_id,
-         arg_max({{'event': scans.scan_at, 'epoch': scans.last_scan_epoch_s,
-                   'status': scans.status}}, scans.stamp) AS picked
+         arg_max({{'event': scans.scan_at, 'epoch': scans.last_scan_epoch_s}}, scans.stamp)
+           AS picked
   FROM ev JOIN scans ON scans.order_id = ev.order_id AND scans.visible <= ev.t
   GROUP BY ev.row_id)
 SELECT ev.row_id, ev.order_id, ev.carrier_id, ev.origin_warehouse, ev.t AS event_timestamp,
@@ -104,8 +104,7 @@ SELECT ev.row_id, ev.order_id, ev.carrier_id, ev.origin_warehouse, ev.t AS event
   CASE WHEN b.event >= ev.t - INTERVAL 3 HOUR THEN b.origin_backlog END AS origin_backlog,
   CASE WHEN r.event >= ev.t - INTERVAL 2 DAY THEN r.carrier_late_rate_28d END
     AS carrier_late_rate_28d,
-  CASE WHEN l.picked.event >= ev.t - INTERVAL 8 DAY THEN l.picked.epoch END AS last_scan_epoch_s,
-  CASE WHEN l.picked.event >= ev.t - INTERVAL 8 DAY THEN l.picked.status END AS status
+  CASE WHEN l.picked.event >= ev.t - INTERVAL 8 DAY THEN l.picked.epoch END AS last_scan_epoch_s
 FROM ev
 LEFT JOIN last_scan l USING (row_id)
 LEFT JOIN shipments s ON s.order_id = ev.order_id AND s.visible <= ev.t

@@ -92,7 +92,10 @@ prediction_request = RequestSource(
 
 
 @on_demand_feature_view(
-    sources=[shipment_scans, prediction_request],
+    # Only the input the function reads: the status of the scan is not fetched for it, online
+    # or offline. (No apostrophes in comments here: Feast strips this decorator with a scan
+    # that takes one for the start of a string, and then cannot rebuild the function.)
+    sources=[shipment_scans[["last_scan_epoch_s"]], prediction_request],
     # Feast 0.67 compares declared ODFV fields with inferred ones *including* the description,
     # and inferred fields have none, so the description of the output lives on the view.
     schema=[Field(name="hours_since_last_scan", dtype=Float64)],

@@ -155,6 +155,32 @@ def test_an_entity_column_with_the_reserved_prefix_is_served_by_feasts_join(prob
     assert sorted(job.to_df()["__asof_row"]) == [5, 6, 7]
 
 
+@pytest.mark.parametrize("key", [None, float("nan")])
+def test_entity_columns_come_back_as_feasts_and_apart_from_the_callers(probe, key):
+    # The plugin puts the caller's entity text beside its feature columns instead of
+    # carrying it through the query. A null key must still come back as Feast returns it
+    # (None, also for a NaN), and the result must not write through to the caller's frame.
+    entities = _probe_entities(user_id=["u1", key, "u3"])
+    features = ["user_stats:score", "zone_load:load"]
+    frames = []
+    for store in (probe.feast_store, probe.plugin_store):
+        job = store.get_historical_features(
+            entity_df=entities, features=features, filter_by_created_timestamp=True
+        )
+        frames.append(job.to_df().sort_values("asked_s").reset_index(drop=True))
+    feast, plugin = frames
+    assert isinstance(job, AsofRetrievalJob)
+    pd.testing.assert_frame_equal(plugin, feast, check_exact=True)
+    assert [type(v) for v in plugin["user_id"]] == [type(v) for v in feast["user_id"]]
+    assert plugin["score"].fillna(-1.0).tolist() == [2.0, -1.0, -1.0]
+    clean = probe.plugin_store.get_historical_features(
+        entity_df=entities.iloc[[0, 2]], features=features
+    )
+    rows = clean.to_df()
+    rows.loc[0, "user_id"] = "changed"
+    assert entities["user_id"].tolist()[::2] == ["u1", "u3"]
+
+
 @pytest.mark.parametrize(
     "odd",
     [
