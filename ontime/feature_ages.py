@@ -60,6 +60,7 @@ def feature_ages(
             write_source=None,
             max_rows_per_key=getattr(offline, "newest_pick_max_rows_per_key", 64),
             memory_limit=getattr(offline, "duckdb_memory_limit", "1GB"),
+            chunk_rows=getattr(offline, "chunk_rows", 0),
             event_times=True,
         )
         columns = [ROW, *(event_time_column(v.name) for v in views)]

@@ -54,17 +54,30 @@ def historical_rows(store, spec: ServiceSpec, entities: pd.DataFrame) -> pd.Data
         entity_df=keyed, features=service, filter_by_created_timestamp=True
     )
     rows = job.to_df()
+    del job  # and the copies of the entity frame it holds (Arrow, Feast's own)
     # Back into entity order (the as-of store keeps it; Feast's own join does not), a column
     # at a time, so only one column is ever held twice (a reordered copy of the whole frame
     # was 0.6 GB at 4.3M rows, at the retrieval's peak).
     position = rows.pop("_row").to_numpy()
     index = pd.RangeIndex(len(rows))
     rows.index = index
-    if not np.array_equal(position, index):
+    if not _in_order(position):
         order = np.argsort(position, kind="stable")
         for name in rows.columns:
             column = rows[name].take(order)
             column.index = index
             rows[name] = column
-    rows[EVENT_TIMESTAMP] = pd.to_datetime(rows[EVENT_TIMESTAMP], utc=True)
+    times = rows[EVENT_TIMESTAMP]
+    if not (isinstance(times.dtype, pd.DatetimeTZDtype) and str(times.dtype.tz) == "UTC"):
+        rows[EVENT_TIMESTAMP] = pd.to_datetime(times, utc=True)
     return rows
+
+
+def _in_order(position: np.ndarray, block: int = 1 << 20) -> bool:
+    """Whether ``position`` is 0, 1, 2, ...; compared a block at a time, so no array of the
+    whole length is made (at 4.3M rows each one is 35 MB at the retrieval's peak)."""
+    size = len(position)
+    return all(
+        np.array_equal(position[start : start + block], np.arange(start, min(start + block, size)))
+        for start in range(0, size, block)
+    )

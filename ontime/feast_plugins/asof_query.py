@@ -46,18 +46,19 @@ class AsofRetrievalJob(IbisRetrievalJob):
     runs its query under the store's DuckDB memory limit.
 
     With ``entities`` (the entity rows as the Arrow table the query reads, and the frame it
-    came from), ``features`` is the query of the feature columns alone, in entity order, and
-    the entity columns are put beside them: they are not carried through every join and the
-    final sort, and ``to_df`` reuses the frame's text values instead of making new Python
-    strings (431k rows: 0.3 s; 4.3M rows: 0.25 GB in DuckDB and 0.75 GB of strings). ``table``
-    stays the whole query, for ``persist``.
+    came from), ``features`` are queries of the feature columns alone, one per consecutive
+    slice of entity rows, each in entity order, and the entity columns are put beside them:
+    they are not carried through every join and the final sort, and ``to_df`` reuses the
+    frame's text values instead of making new Python strings (431k rows: 0.3 s; 4.3M rows:
+    0.25 GB in DuckDB and 0.75 GB of strings). ``table`` stays the whole query, for
+    ``persist``.
     """
 
     def __init__(
         self,
         *args,
         memory_limit: str | None = None,
-        features: ibis.Table | None = None,
+        features: Sequence[ibis.Table] = (),
         entities: tuple[pa.Table, pd.DataFrame] | None = None,
         **kwargs,
     ) -> None:
@@ -100,9 +101,9 @@ class AsofRetrievalJob(IbisRetrievalJob):
 
     def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:
         with duckdb_memory_limit(ibis.get_backend(self.table), self._memory_limit):
-            if self._features is None:
+            if self._entities is None:
                 return super()._to_arrow_internal(timeout=timeout)
-            features = self._features.to_pyarrow()
+            features = pa.concat_tables([part.to_pyarrow() for part in self._features])
         arrow = self._entities[0]
         if features.num_rows != arrow.num_rows:  # one row per entity row, or a bug here
             raise RuntimeError(f"as-of join gave {features.num_rows} rows for {arrow.num_rows}")
@@ -166,13 +167,18 @@ def asof_join(
     write_source: Callable,
     max_rows_per_key: int,
     memory_limit: str | None,
+    chunk_rows: int = 0,
     event_times: bool = False,
 ) -> AsofRetrievalJob:
     """A retrieval job whose rows equal Feast's point-in-time join for the same request.
 
     With ``event_times``, each view also gives the event time of the row it picked, before
-    the TTL test, as ``event_time_column(view name)`` (NULL where no row was usable).
+    the TTL test, as ``event_time_column(view name)`` (NULL where no row was usable). With
+    ``chunk_rows``, more entity rows than that are joined that many at a time.
     """
+    # Arrow keeps freed memory for reuse: after the caller read its events (4.3M rows) that
+    # was up to 0.5 GB, which would sit under this retrieval's peak. Give it back first.
+    pa.default_memory_pool().release_unused()
     event_col = offline_utils.infer_event_timestamp_from_entity_df(_get_entity_schema(entity_df))
     time_range = _get_entity_df_event_timestamp_range(entity_df, event_col)
     # Feast converts string times in the caller's frame; a copy keeps the caller's intact.
@@ -180,12 +186,15 @@ def asof_join(
     require_aware_timestamps(entity_df, event_col)
     keys = list(set(entity_df.columns) - {event_col})
     sources = [read_source(plan) for plan in plans]
+
     # Only source rows some entity row can use are read: few, for a window of hours.
-    first, last = entity_df[event_col].min(), entity_df[event_col].max()
-    relations = [
-        bounded(quote(source.get_name()), plan, first, last, write_time_cutoff, event_times)
-        for plan, source in zip(plans, sources, strict=True)
-    ]
+    def narrow(first, last) -> list[str]:
+        return [
+            bounded(quote(source.get_name()), plan, first, last, write_time_cutoff, event_times)
+            for plan, source in zip(plans, sources, strict=True)
+        ]
+
+    relations = narrow(entity_df[event_col].min(), entity_df[event_col].max())
     # Few rows per key: joining a key's rows beats sorting them into a timeline, with one
     # row per key, or a few under a write-time cutoff (where a timeline needs a second sort).
     # Option 0 asks for timelines only, and spares the count. The count is over the rows
@@ -211,29 +220,30 @@ def asof_join(
     entities, entity_arrow = entity_table(entity_df)
 
     utc = backend is not None and backend_in_utc(backend)
-    joined = entities
-    selected = []  # the feature columns
-    for view, (plan, source, relation) in enumerate(zip(plans, sources, relations, strict=True)):
-        args = (joined, entities, event_col, source, plan, view)
-        if only[view]:
-            joined, picked = only_pick(*args, write_time_cutoff, relation)
-        elif newest[view]:
-            joined, picked = newest_pick(*args, relation)
-        else:
-            joined, picked = asof_pick(
-                *args, write_time_cutoff, relation, hash_keys=depth[view] is not None
-            )
-        if event_times and picked:
-            selected.append(next(iter(picked.values()))[1].name(event_time_column(plan.name)))
-        for out, (value, event) in picked.items():
-            if plan.ttl is not None:
-                # Feast's expiry test: event + ttl >= prediction time.
-                fresh = event + ttl_interval(plan.ttl, utc) >= entities[event_col]
-                value = fresh.ifelse(value, ibis.null(value.type()))
-            selected.append(value.name(out))
+    picks = [
+        "only" if only[view] else "newest" if newest[view] else "asof" for view in range(len(plans))
+    ]
+
+    def join(table, relations):
+        return _join_views(
+            table, event_col, plans, sources, relations, picks, depth, write_time_cutoff,
+            event_times, utc,
+        )  # fmt: skip
+
+    joined, selected = join(entities, relations)
     entity_columns = [entities[c] for c in entity_df.columns if c != ROW]
     result = joined.select(*entity_columns, *selected, entities[ROW]).order_by(ROW).drop(ROW)
-    features = joined.select(*selected, entities[ROW]).order_by(ROW).drop(ROW)
+    features = []
+    if not chunk_rows or len(entity_df) <= chunk_rows or entity_arrow is None:
+        features.append(joined.select(*selected, entities[ROW]).order_by(ROW).drop(ROW))
+    else:
+        # Consecutive slices of entity rows, each a query of its own over only the source
+        # rows its times can use: DuckDB's working set follows the slice, not the request.
+        for start in range(0, len(entity_df), chunk_rows):
+            times = entity_df[event_col].iloc[start : start + chunk_rows]
+            part = ibis.memtable(entity_arrow.slice(start, chunk_rows), schema=entities.schema())
+            part_joined, part_selected = join(part, narrow(times.min(), times.max()))
+            features.append(part_joined.select(*part_selected, part[ROW]).order_by(ROW).drop(ROW))
 
     odfvs = OnDemandFeatureView.get_requested_odfvs(feature_refs, project, registry)
     substrait = [odfv for odfv in odfvs if odfv.mode == "substrait"]
@@ -257,6 +267,35 @@ def asof_join(
         staging_location_endpoint_override=config.offline_store.staging_location_endpoint_override,
         repo_path=str(config.repo_path),
         memory_limit=memory_limit,
-        features=features if apart else None,
+        features=features if apart else (),
         entities=(entity_arrow.drop_columns([ROW]), entity_df) if apart else None,
     )
+
+
+def _join_views(
+    entities, event_col, plans, sources, relations, picks, depth, write_time_cutoff, event_times,
+    utc,
+):  # fmt: skip
+    """Every view joined to ``entities`` by its pick; returns the joined table and the
+    selected feature columns (TTL applied), in view order."""
+    joined = entities
+    selected = []
+    for view, (plan, source, relation) in enumerate(zip(plans, sources, relations, strict=True)):
+        args = (joined, entities, event_col, source, plan, view)
+        if picks[view] == "only":
+            joined, picked = only_pick(*args, write_time_cutoff, relation)
+        elif picks[view] == "newest":
+            joined, picked = newest_pick(*args, relation)
+        else:
+            joined, picked = asof_pick(
+                *args, write_time_cutoff, relation, hash_keys=depth[view] is not None
+            )
+        if event_times and picked:
+            selected.append(next(iter(picked.values()))[1].name(event_time_column(plan.name)))
+        for out, (value, event) in picked.items():
+            if plan.ttl is not None:
+                # Feast's expiry test: event + ttl >= prediction time.
+                fresh = event + ttl_interval(plan.ttl, utc) >= entities[event_col]
+                value = fresh.ifelse(value, ibis.null(value.type()))
+            selected.append(value.name(out))
+    return joined, selected

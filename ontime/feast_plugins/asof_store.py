@@ -51,6 +51,10 @@ class AsofDuckDBOfflineStoreConfig(DuckDBOfflineStoreConfig):
     # DuckDB's memory limit while a historical retrieval runs ("" or null: DuckDB's default,
     # 80% of RAM, which it fills before spilling); the query is as fast under 1 GB.
     duckdb_memory_limit: str | None = Field("1GB", pattern=MEMORY_SIZE)
+    # A request with more entity rows is joined this many at a time (0: all at once), so
+    # DuckDB's working set stays that of one slice (4.3M rows: the query's peak fell from
+    # 2.49 to 1.92 GB; smaller slices cost time: 250k rows were 5-15% slower on 431k).
+    chunk_rows: int = Field(500_000, ge=0)
 
 
 class AsofDuckDBOfflineStore(DuckDBOfflineStore):
@@ -85,6 +89,7 @@ class AsofDuckDBOfflineStore(DuckDBOfflineStore):
                 write_source=_write_data_source,
                 max_rows_per_key=config.offline_store.newest_pick_max_rows_per_key,
                 memory_limit=config.offline_store.duckdb_memory_limit,
+                chunk_rows=config.offline_store.chunk_rows,
             )
         except Unsupported as reason:
             log.debug("as-of store: Feast's DuckDB join serves this request (%s)", reason)

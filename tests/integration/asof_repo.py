@@ -41,6 +41,9 @@ SCHEMAS = {
 # The plugin joins a view either through a sorted timeline or row-to-row (few rows per key,
 # write-time cutoff); 0 forces the timeline everywhere, so both ways are compared to Feast.
 TIMELINE_ONLY = {"newest_pick_max_rows_per_key": 0}
+# The timeline store also joins the entity rows a few at a time (a query per slice, over
+# the source rows of that slice's times), so the slices' edges are compared to Feast too.
+SLICED = {"chunk_rows": 3}
 
 
 @dataclass
@@ -48,7 +51,7 @@ class AsofRepo:
     folder: Path
     feast_store: object  # feast.FeatureStore on Feast's own DuckDB offline store
     plugin_store: object  # the same registry through the as-of plugin, default options
-    timeline_store: object  # the plugin, sorted timelines only
+    timeline_store: object  # the plugin, sorted timelines only, 3 entity rows per query
 
     def write(self, name: str, frame: pd.DataFrame) -> None:
         """Replace one source table (``user_stats``, ``zone_load`` or ``user_profile``)."""
@@ -161,7 +164,7 @@ def build_repo(folder: Path) -> AsofRepo:
         folder=folder,
         feast_store=FeatureStore(config=_config(folder, "duckdb")),
         plugin_store=FeatureStore(config=_config(folder, PLUGIN)),
-        timeline_store=FeatureStore(config=_config(folder, PLUGIN, **TIMELINE_ONLY)),
+        timeline_store=FeatureStore(config=_config(folder, PLUGIN, **TIMELINE_ONLY, **SLICED)),
     )
     empty_tables(repo)
     repo.feast_store.apply(
@@ -202,8 +205,8 @@ def empty_tables(repo: AsofRepo) -> None:
 
 
 def all_stores(repo: Path, folder: Path) -> tuple[object, object, object]:
-    """Feast's DuckDB store, the plugin, and the plugin on timelines only, over an applied
-    repo, whatever its yaml says.
+    """Feast's DuckDB store, the plugin, and the plugin on timelines only and 500 entity rows
+    per query, over an applied repo, whatever its yaml says.
 
     Each is the repo's ``feature_store.yaml`` with only ``offline_store`` replaced, opened
     as a profile, so the comparison holds before and after the plugin becomes the default.
@@ -216,7 +219,7 @@ def all_stores(repo: Path, folder: Path) -> tuple[object, object, object]:
     offline_stores = {
         "duckdb": {"type": "duckdb"},
         "asof": {"type": PLUGIN},
-        "timeline": {"type": PLUGIN, **TIMELINE_ONLY},
+        "timeline": {"type": PLUGIN, **TIMELINE_ONLY, "chunk_rows": 500},
     }
     for name, offline in offline_stores.items():
         config = yaml.safe_load((repo / "feature_store.yaml").read_text())
