@@ -233,18 +233,6 @@ def asof_join(
     joined, selected = join(entities, relations)
     entity_columns = [entities[c] for c in entity_df.columns if c != ROW]
     result = joined.select(*entity_columns, *selected, entities[ROW]).order_by(ROW).drop(ROW)
-    features = []
-    if not chunk_rows or len(entity_df) <= chunk_rows or entity_arrow is None:
-        features.append(joined.select(*selected, entities[ROW]).order_by(ROW).drop(ROW))
-    else:
-        # Consecutive slices of entity rows, each a query of its own over only the source
-        # rows its times can use: DuckDB's working set follows the slice, not the request.
-        for start in range(0, len(entity_df), chunk_rows):
-            times = entity_df[event_col].iloc[start : start + chunk_rows]
-            part = ibis.memtable(entity_arrow.slice(start, chunk_rows), schema=entities.schema())
-            part_joined, part_selected = join(part, narrow(times.min(), times.max()))
-            features.append(part_joined.select(*part_selected, part[ROW]).order_by(ROW).drop(ROW))
-
     odfvs = OnDemandFeatureView.get_requested_odfvs(feature_refs, project, registry)
     substrait = [odfv for odfv in odfvs if odfv.mode == "substrait"]
     for odfv in substrait:
@@ -252,6 +240,17 @@ def asof_join(
     # The entity columns go beside the feature columns unless a substrait view must read
     # them inside the query.
     apart = entity_arrow is not None and bool(selected) and not substrait
+    features = []
+    if apart and (not chunk_rows or len(entity_df) <= chunk_rows):
+        features.append(joined.select(*selected, entities[ROW]).order_by(ROW).drop(ROW))
+    elif apart:
+        # Consecutive slices of entity rows, each a query of its own over only the source
+        # rows its times can use: DuckDB's working set follows the slice, not the request.
+        for start in range(0, len(entity_df), chunk_rows):
+            times = entity_df[event_col].iloc[start : start + chunk_rows]
+            part = ibis.memtable(entity_arrow.slice(start, chunk_rows), schema=entities.schema())
+            part_joined, part_selected = join(part, narrow(times.min(), times.max()))
+            features.append(part_joined.select(*part_selected, part[ROW]).order_by(ROW).drop(ROW))
     return AsofRetrievalJob(
         result,
         narrowed([odfv for odfv in odfvs if odfv.mode != "substrait"]),
@@ -267,7 +266,7 @@ def asof_join(
         staging_location_endpoint_override=config.offline_store.staging_location_endpoint_override,
         repo_path=str(config.repo_path),
         memory_limit=memory_limit,
-        features=features if apart else (),
+        features=features,
         entities=(entity_arrow.drop_columns([ROW]), entity_df) if apart else None,
     )
 
