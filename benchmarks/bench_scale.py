@@ -10,9 +10,10 @@
 
 Each side runs in a fresh process. "rows s" is the timed work (entity frame + retrieval +
 on-demand features into pandas); "peak MB" is the largest resident size of the process and
-all its children together (Spark's JVM is a child), sampled every 0.2 s. A side that fails
-(e.g. out of memory) is reported as such and the others go on. The rows of all sides that
-finished are compared value for value afterwards.
+all its children together (Spark's JVM is a child), sampled every 0.2 s; "time/peer" and
+"mem/peer" are each side's time and peak as multiples of the floor's in the same run. A side
+that fails (e.g. out of memory) is reported as such and the others go on. The rows of all sides
+that finished are compared value for value afterwards.
 
     python benchmarks/bench_scale.py [--scale 1] [--sides duckdb,spark,peer] [--repeat 1]
         [--driver-memory 8g] [--timeout 3600]
@@ -163,25 +164,37 @@ def measure(side: str, config: Path, out: Path | None, driver_memory: str, timeo
 
 
 def report(results: dict[str, list[dict]], per_day: int) -> None:
-    """Medians per side: rows, wall time, setup and peak memory (or why a side failed)."""
+    """Medians per side: rows, wall time, setup and peak memory (or why a side failed), and
+    time and memory as multiples of the hand-written floor's when it ran."""
     names = {
         "duckdb": "DuckDB profile",
         "spark": f"Spark profile local[{SPARK_CORES}]",
         "peer": "hand-written DuckDB",
     }
-    print(f"training rows, {per_day} shipments/day x 120 days")
-    print(f"{'':26}{'rows':>11}{'rows s':>9}{'setup s':>9}{'peak MB':>9}")
+    medians = {}
     for side, runs in results.items():
         done = [r for r in runs if "failed" not in r]
-        if not done:
+        if done:
+            medians[side] = {key: statistics.median(r[key] for r in done) for key in done[0]}
+    floor = medians.get("peer")
+    print(f"training rows, {per_day} shipments/day x 120 days")
+    print(f"{'':26}{'rows':>11}{'rows s':>9}{'setup s':>9}{'peak MB':>9}{'time/peer':>11}"
+          f"{'mem/peer':>10}")  # fmt: skip
+    for side, runs in results.items():
+        if side not in medians:
             print(
                 f"{names[side]:26}  failed: {runs[0]['failed']} (peak {runs[0]['peak_mb']:.0f} MB)"
             )
             continue
-        med = {key: statistics.median(r[key] for r in done) for key in done[0]}
+        med = medians[side]
+        ratios = (
+            f"{med['wall_s'] / floor['wall_s']:>10.2f}x{med['peak_mb'] / floor['peak_mb']:>9.2f}x"
+            if floor
+            else ""
+        )
         print(
             f"{names[side]:26}{int(med['rows']):>11,}{med['wall_s']:>9.1f}"
-            f"{med['setup_s']:>9.1f}{med['peak_mb']:>9.0f}"
+            f"{med['setup_s']:>9.1f}{med['peak_mb']:>9.0f}{ratios}"
         )
 
 
