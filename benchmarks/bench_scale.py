@@ -41,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._world import ROOT, WORK, default_world
-from benchmarks.bench_training_rows import same_rows
+from benchmarks.bench_training_rows import print_comparison
 
 SIDES = ("duckdb", "spark", "peer")
 DEFAULT_SHIPMENTS_PER_DAY = 1800
@@ -241,13 +241,7 @@ def main() -> None:
             results[side].append(measure(side, config, out, args.driver_memory, args.timeout))
     report(results, per_day)
     print(f"Spark driver memory {args.driver_memory}, at most {args.timeout:.0f} s a side")
-    finished = [side for side, path in outputs.items() if path.exists()]
-    if len(finished) < 2:
-        print(f"rows not compared: only {', '.join(finished) or 'no side'} finished")
-        return
-    differing = same_rows(outputs)
-    print(f"rows identical across {', '.join(finished)}:", "no" if differing else "yes")
-    if differing:
+    if print_comparison(outputs):
         sys.exit(1)
 
 

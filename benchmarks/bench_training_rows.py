@@ -189,14 +189,14 @@ def measure(side: str, config: Path, out: Path | None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def same_rows(paths: dict[str, Path]) -> list[str]:
-    """Names of sides whose rows differ from the first side's (values, by column name);
-    sides that wrote no rows are skipped."""
+def same_rows(paths: dict[str, Path]) -> tuple[list[str], list[str]]:
+    """(sides compared, sides whose rows differ from the first side's: values, by column
+    name). Sides that wrote no rows are skipped; fewer than two compare nothing."""
     import pandas as pd
 
     frames = {side: pd.read_parquet(path) for side, path in paths.items() if path.exists()}
     if len(frames) < 2:
-        return []
+        return list(frames), []
     first_side, first = next(iter(frames.items()))
     differing = []
     for side, frame in frames.items():
@@ -207,7 +207,17 @@ def same_rows(paths: dict[str, Path]) -> list[str]:
         except (AssertionError, KeyError) as exc:
             print(f"{side} rows differ from {first_side}: {str(exc)[:300]}")
             differing.append(side)
-    return differing
+    return list(frames), differing
+
+
+def print_comparison(paths: dict[str, Path]) -> bool:
+    """Compare the sides' rows and say so in one line; True when some side differs."""
+    compared, differing = same_rows(paths)
+    if len(compared) < 2:
+        print(f"rows not compared: {' and '.join(compared) or 'no side'} alone wrote rows")
+        return False
+    print(f"rows identical across {', '.join(compared)}:", "no" if differing else "yes")
+    return bool(differing)
 
 
 def main() -> None:
@@ -240,9 +250,7 @@ def main() -> None:
         for side in sides:  # interleaved, so a busy moment hits every side alike
             results[side].append(measure(side, config, outputs[side] if run == 0 else None))
     report(results, args.repeat, per_day)
-    differing = same_rows(outputs) if len(sides) > 1 else []
-    print("rows identical across sides:", "no" if differing else "yes")
-    if differing:
+    if print_comparison(outputs):
         sys.exit(1)
 
 
