@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from monitoring.limits import check_of, limit
-from monitoring.profile import GROUP_DAYS, MonitoringProfile
+from monitoring.profile import MonitoringProfile, clean_quantile
 from monitoring.unseen import baseline_of, significant_unseen, stride
 from ontime.settings.monitoring import MonitoringSettings
 
@@ -39,20 +39,19 @@ def backtest(profile: MonitoringProfile, settings: MonitoringSettings) -> dict[s
         known = np.array([v is not None for v in column])
         value = np.array([np.nan if v is None else v for v in column], dtype="float64")
         fired = np.zeros(n, dtype=bool)
-        groups = np.asarray(profile.window_groups)
-        days = np.array([start[:10] for start in profile.window_starts])
+        groups = profile.window_groups
+        days = [start[:10] for start in profile.window_starts]
         for held in range(BACKTEST_BLOCKS):
             train = known & (block != held)
             if not train.any():
                 continue
-            overall = float(np.quantile(value[train], settings.profile.quantile))
-            for group in np.unique(groups[known & (block == held)]):
-                peers = train & (groups == group)
-                quantile = overall
-                enough = len(set(days[peers])) >= GROUP_DAYS
-                if peers.sum() >= settings.profile.min_windows and enough:
-                    quantile = float(np.quantile(value[peers], settings.profile.quantile))
-                test = known & (block == held) & (groups == group)
+            kept = [v if t else None for v, t in zip(column, train, strict=True)]
+            for group in np.unique(np.asarray(groups)[known & (block == held)]):
+                quantile = clean_quantile(
+                    key, kept, groups, days, int(group),
+                    settings.profile.quantile, settings.profile.min_windows,
+                )  # fmt: skip
+                test = known & (block == held) & (np.asarray(groups) == group)
                 fired[test] = value[test] > limit(check_of(key), quantile, settings)
             if check_of(key) == "unseen_rate":
                 fired |= _new_values(profile, key, value, known & (block != held), block == held)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -18,8 +19,11 @@ import numpy as np
 from ontime.errors import OntimeError
 from ontime.settings.monitoring import MonitoringSettings
 
-FORMAT = 4  # 4: the reference period carries feature ages, so freshness is calibrated
+FORMAT = 5  # 5: prediction drift is judged on a scale shared by the day groups
 GROUP_DAYS = 3  # a day group's own threshold needs windows starting on this many days
+# Distances to the reference, whose size follows how many reference rows a day group has
+# (a sparse Sunday reference is a noisier one): judged on a scale shared by every group.
+SCALED = ("prediction_drift",)
 
 
 @dataclass
@@ -69,17 +73,15 @@ class MonitoringProfile:
     def quantile(self, key: str, group: int | None = None) -> float | None:
         """The clean-window quantile of a statistic, None when it was never measured.
 
-        With ``group``, among the windows of that day group when at least ``min_windows``
-        of them measured it, starting on three days or more (a Monday is judged by Mondays,
-        never by a single Monday); else among all windows.
-        """
-        if group is not None and key in self.values and self.window_groups:
-            pairs = zip(self.values[key], self.window_groups, self.window_starts, strict=True)
-            mine = [(v, start[:10]) for v, g, start in pairs if g == group and v is not None]
-            days = {day for _, day in mine}
-            if len(mine) >= self.min_windows and len(days) >= GROUP_DAYS:
-                return float(np.quantile([v for v, _ in mine], self.quantile_level))
-        return self.quantiles.get(key)
+        With ``group``, the rule of :func:`clean_quantile` for that day group."""
+        if key not in self.values or not self.window_groups:
+            return self.quantiles.get(key)
+        days = [start[:10] for start in self.window_starts]
+        found = clean_quantile(
+            key, self.values[key], self.window_groups, days, group,
+            self.quantile_level, self.min_windows,
+        )  # fmt: skip
+        return found if found is not None else self.quantiles.get(key)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,3 +110,43 @@ def fingerprint(settings: MonitoringSettings, window_hours: float) -> str:
 def profile_key(window_hours: float) -> str:
     """The name a profile is stored under for its model version, e.g. ``window-12h``."""
     return f"window-{window_hours:g}h"
+
+
+def clean_quantile(
+    key: str,
+    values: Sequence[float | None],
+    groups: Sequence[int],
+    days: Sequence[str],
+    group: int | None,
+    level: float,
+    min_windows: int,
+) -> float | None:
+    """The ``level`` quantile of a statistic's clean-window values for a window of ``group``.
+
+    - A group measured on at least ``min_windows`` windows starting on ``GROUP_DAYS`` days
+      or more is judged by its own windows (a Monday by Mondays, never by one Monday).
+    - A ``SCALED`` statistic is judged by its group's median times the quantile of every
+      window's value over its own group's median. The tail's shape is learnt from all the
+      windows, its scale from the group's: a reference period holds only two or three days
+      of each weekday, too few for a tail of their own (``min_windows`` for the median).
+    - Otherwise, or without a group: all windows. None when nothing was measured.
+    """
+    known = [(v, g, d) for v, g, d in zip(values, groups, days, strict=True) if v is not None]
+    if not known:
+        return None
+    overall = float(np.quantile([v for v, _, _ in known], level))
+    mine = [(v, d) for v, g, d in known if g == group]
+    if group is None or len(mine) < min_windows:
+        return overall
+    if key in SCALED:
+        by_group: dict[int, list[float]] = {}
+        for v, g, _ in known:
+            by_group.setdefault(g, []).append(v)
+        medians = {g: float(np.median(vs)) for g, vs in by_group.items()}
+        ratios = [v / medians[g] for v, g, _ in known if medians[g] > 0]
+        if medians[group] > 0 and ratios:
+            return float(np.quantile(ratios, level)) * medians[group]
+        return overall
+    if len({d for _, d in mine}) >= GROUP_DAYS:
+        return float(np.quantile([v for v, _ in mine], level))
+    return overall

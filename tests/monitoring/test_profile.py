@@ -139,3 +139,35 @@ def test_profile_files_live_next_to_the_registry_artifacts(tmp_path):
     path = files.save("window-12h", {"format": 1})
     assert path == tmp_path / "mlruns/monitoring_profiles/late_delivery/v7/window-12h.json"
     assert files.load("window-12h") == {"format": 1}
+
+
+def drift_windows(seed=0):
+    """Hourly 24-hour windows over 14 days, shaped like the default world's measured profile:
+    weekday windows (group 1) far from the reference by ~0.007 with a long tail, Monday
+    windows (group 0, only two Mondays) by ~0.016 with a short one, since a Monday compared
+    with the one other Monday meets a sparse, noisy reference."""
+    rng = np.random.default_rng(seed)
+    starts = pd.date_range("2026-07-05", periods=14 * 24, freq="h", tz="UTC")
+    groups = np.where(starts.weekday == 0, 0, 1)
+    days = [s.isoformat()[:10] for s in starts]
+    scale = np.where(groups == 0, 0.016, 0.007)
+    values = scale * np.exp(rng.normal(0.0, np.where(groups == 0, 0.15, 0.4)))
+    return [float(v) for v in values], groups.tolist(), days
+
+
+def test_a_sparse_day_group_takes_its_tail_shape_from_every_window():
+    """Day 63 of the 30-day series (a clean Monday, Wasserstein 0.035 against Monday windows
+    of at most 0.022) was judged by the two Mondays' own quantile and flagged."""
+    from monitoring.profile import clean_quantile
+
+    values, groups, days = drift_windows()
+    mondays = [v for v, g in zip(values, groups, strict=True) if g == 0]
+    threshold = clean_quantile("prediction_drift", values, groups, days, 0, 0.99, 20)
+    assert threshold > 1.6 * max(mondays)
+    # A group with many days keeps a threshold near its own tail...
+    weekday = [v for v, g in zip(values, groups, strict=True) if g == 1]
+    busy = clean_quantile("prediction_drift", values, groups, days, 1, 0.99, 20)
+    assert 0.8 < busy / float(np.quantile(weekday, 0.99)) < 1.25
+    # ...and other statistics keep the rule by days: two Mondays are judged by all windows.
+    plain = clean_quantile("null_rate.x", values, groups, days, 0, 0.99, 20)
+    assert plain == pytest.approx(float(np.quantile(values, 0.99)))
