@@ -91,7 +91,7 @@ def test_every_input_fault_window_gets_its_decision_naming_the_feature(drawn):
 @pytest.mark.xfail(
     strict=True,
     reason="known gap: once labelled, a surge's first-day windows mostly stay inside the cost "
-    "interval (bench_monitor_calibration.py, 3 worlds at 600 a day, seed 7001: retrain 1/5 "
+    "interval (bench_monitor_calibration.py, 3 worlds at 600 a day, seed 7001: retrain 0/5 "
     "on the first day, 6/7 later; inspect at window end 12/12); in these 200-a-day worlds "
     "a 12-hour surge window can also stay inside the clean range of score drift",
 )
