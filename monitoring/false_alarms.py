@@ -39,19 +39,19 @@ def backtest(profile: MonitoringProfile, settings: MonitoringSettings) -> dict[s
         known = np.array([v is not None for v in column])
         value = np.array([np.nan if v is None else v for v in column], dtype="float64")
         fired = np.zeros(n, dtype=bool)
-        groups = profile.window_groups
-        days = [start[:10] for start in profile.window_starts]
+        groups = np.asarray(profile.window_groups)
+        days = profile.window_days
         for held in range(BACKTEST_BLOCKS):
             train = known & (block != held)
             if not train.any():
                 continue
             kept = [v if t else None for v, t in zip(column, train, strict=True)]
-            for group in np.unique(np.asarray(groups)[known & (block == held)]):
+            for group in np.unique(groups[known & (block == held)]):
                 quantile = clean_quantile(
                     key, kept, groups, days, int(group),
                     settings.profile.quantile, settings.profile.min_windows,
                 )  # fmt: skip
-                test = known & (block == held) & (np.asarray(groups) == group)
+                test = known & (block == held) & (groups == group)
                 fired[test] = value[test] > limit(check_of(key), quantile, settings)
             if check_of(key) == "unseen_rate":
                 fired |= _new_values(profile, key, value, known & (block != held), block == held)

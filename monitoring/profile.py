@@ -66,6 +66,11 @@ class MonitoringProfile:
     def windows(self) -> int:
         return len(self.window_starts)
 
+    @property
+    def window_days(self) -> list[str]:
+        """The calendar day (UTC) each window starts on."""
+        return [start[:10] for start in self.window_starts]
+
     def counts(self) -> np.ndarray:
         """The reference score histogram as an array (strata x bins)."""
         return np.asarray(self.score_counts, dtype="float64")
@@ -76,9 +81,8 @@ class MonitoringProfile:
         With ``group``, the rule of :func:`clean_quantile` for that day group."""
         if key not in self.values or not self.window_groups:
             return self.quantiles.get(key)
-        days = [start[:10] for start in self.window_starts]
         found = clean_quantile(
-            key, self.values[key], self.window_groups, days, group,
+            key, self.values[key], self.window_groups, self.window_days, group,
             self.quantile_level, self.min_windows,
         )  # fmt: skip
         return found if found is not None else self.quantiles.get(key)
@@ -123,13 +127,17 @@ def clean_quantile(
 ) -> float | None:
     """The ``level`` quantile of a statistic's clean-window values for a window of ``group``.
 
-    - A group measured on at least ``min_windows`` windows starting on ``GROUP_DAYS`` days
-      or more is judged by its own windows (a Monday by Mondays, never by one Monday).
+    Without a group, or for a group measured on fewer than ``min_windows`` windows: all
+    windows. Otherwise:
+
     - A ``SCALED`` statistic is judged by its group's median times the quantile of every
       window's value over its own group's median. The tail's shape is learnt from all the
       windows, its scale from the group's: a reference period holds only two or three days
-      of each weekday, too few for a tail of their own (``min_windows`` for the median).
-    - Otherwise, or without a group: all windows. None when nothing was measured.
+      of each weekday, too few for a tail of their own.
+    - Any other statistic is judged by its group's own windows when they start on
+      ``GROUP_DAYS`` days or more (a Monday by Mondays, never by one Monday), else by all.
+
+    None when nothing was measured.
     """
     known = [(v, g, d) for v, g, d in zip(values, groups, days, strict=True) if v is not None]
     if not known:
