@@ -94,3 +94,18 @@ def test_delay_board_is_missing_before_the_first_departure_of_the_day():
     row = origin_delay_board(board, grid, pd.Timedelta(hours=1), grid).iloc[0]
     assert math.isnan(row["recent_dep_delay_min"]) and math.isnan(row["day_dep_delay_min"])
     assert row["departures_last_hour"] == 0
+
+
+def test_day_matched_scores_keep_each_day_s_order_and_hit_its_late_rate():
+    from examples.flights.day_shocks import day_matched
+
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.05, 0.6, 300)
+    days = np.repeat(["d1", "d2", "d3"], 100)
+    y = np.concatenate([np.ones(70), np.zeros(30), np.zeros(100), rng.integers(0, 2, 100)])
+    matched = day_matched(p, y.astype(float), days)
+    for day in ("d1", "d2", "d3"):
+        mine = days == day
+        assert abs(matched[mine].mean() - max(y[mine].mean(), 1e-4)) < 1e-6
+        # one shift per day: the day's ranking is untouched
+        assert (np.argsort(matched[mine]) == np.argsort(p[mine])).all()
