@@ -11,7 +11,10 @@ monitoring profile is calibrated on its reference period (validation and test da
   share ``ok``, false ``block`` count, and which checks fired;
 - fault windows at random alignments inside every fault's days: whether the expected
   decision came, naming the right feature (surge: ``inspect`` at the end, ``retrain`` once
-  labels arrive), split by the fault's first day and later days.
+  labels arrive), split by the fault's first day and later days;
+- the label evidence behind the surge's verdicts: each labelled surge window's cost z
+  against its threshold and the largest z of the clean windows, with the share of its
+  asks about parcels created since the surge began and the late rates of both kinds.
 
     python benchmarks/bench_monitor_calibration.py [--worlds 3] [--per-day 600]
         [--clean 12] [--per-fault 4] [--seed 7001]
@@ -27,6 +30,8 @@ import time
 import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -65,9 +70,37 @@ def world_for(seed: int, faults: dict, per_day: int):
     return world
 
 
+def cost_z(summary) -> tuple[float, float]:
+    """The labelled window's cost-per-order z and the threshold it was held against."""
+    found = (summary.labels.get("intervals") or {}).get("cost_per_order") or {}
+    z, limit = found.get("z"), found.get("z_threshold")
+    return float("nan") if z is None else z, float("nan") if limit is None else limit
+
+
+def surge_mix(world, window, surge_start) -> str:
+    """Of a window's asks: the share about parcels created since the surge began (only
+    they travel slower), and the late rate of those and of the older parcels."""
+    import pandas as pd
+
+    raw = world.repo.raw
+    created = pd.read_parquet(raw / "shipments.parquet", columns=["order_id", "created_at"])
+    outcomes = ["order_id", "delivered_after_promise"]
+    late = pd.read_parquet(raw / "deliveries.parquet", columns=outcomes)
+    rows = world.rows
+    times = pd.to_datetime(rows["prediction_time"], utc=True)
+    asks = rows.loc[(times >= window.start) & (times < window.end), ["order_id"]]
+    asks = asks.merge(created, on="order_id").merge(late, on="order_id")
+    new = pd.to_datetime(asks["created_at"], utc=True) >= surge_start
+    outcome = asks["delivered_after_promise"].astype(float)
+    return (
+        f"{new.mean():.0%} of asks about surge parcels (late {outcome[new].mean():.2f}), "
+        f"older parcels late {outcome[~new].mean():.2f}"
+    )
+
+
 def run(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
-    clean_end, clean_late = [], []
+    clean_end, clean_late, clean_z, surge_lines = [], [], [], []
     detections: dict[tuple[str, str], list[bool]] = defaultdict(list)
     fired: Counter = Counter()
     blocks = 0
@@ -94,6 +127,7 @@ def run(args: argparse.Namespace) -> None:
                 fired.update(s.check for s in summary.signals)
                 labelled = monitor_window(world, window, late)
                 clean_late.append(met(window, labelled, True))
+                clean_z.append(cost_z(labelled)[0])
                 blocks += labelled.action == "block"
                 fired.update(f"labels {a.check}" for a in labelled.alarms if a.area == "quality")
                 if not clean_late[-1]:
@@ -114,7 +148,16 @@ def run(args: argparse.Namespace) -> None:
                 detections[(f"{window.kind} (labels)", day)].append(ok)
                 if not ok:
                     print(f"  surge {window.start} with labels: {labelled.decision.reason}")
+                z, limit = cost_z(labelled)
+                mix = surge_mix(world, window, world.day(faults["holiday_surge"][0]))
+                surge_lines.append(
+                    f"  {day:10} {window.start:%m-%d %H:%M} {labelled.action:8} cost z "
+                    f"{z:5.2f} (threshold {limit:.2f}); {mix}"
+                )
     report(clean_end, clean_late, blocks, fired, detections)
+    print(f"label evidence: largest cost z of a clean window {np.nanmax(clean_z):.2f}")
+    print("surge windows once labelled:")
+    print("\n".join(surge_lines))
 
 
 def report(clean_end, clean_late, blocks, fired, detections) -> None:
