@@ -77,21 +77,28 @@ def cost_z(summary) -> tuple[float, float]:
     return float("nan") if z is None else z, float("nan") if limit is None else limit
 
 
-def surge_mix(world, window, surge_start) -> str:
-    """Of a window's asks: the share about parcels created since the surge began (only
-    they travel slower), and the late rate of those and of the older parcels."""
+def parcel_asks(world):
+    """Every logged ask with its parcel's creation time and outcome (read once per world)."""
     import pandas as pd
 
     raw = world.repo.raw
     created = pd.read_parquet(raw / "shipments.parquet", columns=["order_id", "created_at"])
     outcomes = ["order_id", "delivered_after_promise"]
     late = pd.read_parquet(raw / "deliveries.parquet", columns=outcomes)
-    rows = world.rows
-    times = pd.to_datetime(rows["prediction_time"], utc=True)
-    asks = rows.loc[(times >= window.start) & (times < window.end), ["order_id"]]
-    asks = asks.merge(created, on="order_id").merge(late, on="order_id")
-    new = pd.to_datetime(asks["created_at"], utc=True) >= surge_start
-    outcome = asks["delivered_after_promise"].astype(float)
+    asks = world.rows[["order_id", "prediction_time"]].merge(created, on="order_id")
+    asks = asks.merge(late, on="order_id")
+    for column in ("prediction_time", "created_at"):
+        asks[column] = pd.to_datetime(asks[column], utc=True)
+    return asks
+
+
+def surge_mix(asks, window, surge_start) -> str:
+    """Of a window's asks: the share about parcels created since the surge began (only
+    they travel slower), and the late rate of those and of the older parcels."""
+    times = asks["prediction_time"]
+    mine = asks[(times >= window.start) & (times < window.end)]
+    new = mine["created_at"] >= surge_start
+    outcome = mine["delivered_after_promise"].astype(float)
     return (
         f"{new.mean():.0%} of asks about surge parcels (late {outcome[new].mean():.2f}), "
         f"older parcels late {outcome[~new].mean():.2f}"
@@ -117,6 +124,7 @@ def run(args: argparse.Namespace) -> None:
             flush=True,
         )
         late = world.day(MATRIX_DAYS - 1)
+        asks = parcel_asks(world)
         windows = draw_windows(rng, world, faults, MATRIX_DAYS, args.clean, args.per_fault)
         for window in windows:
             summary = monitor_window(world, window, None)
@@ -149,7 +157,7 @@ def run(args: argparse.Namespace) -> None:
                 if not ok:
                     print(f"  surge {window.start} with labels: {labelled.decision.reason}")
                 z, limit = cost_z(labelled)
-                mix = surge_mix(world, window, world.day(faults["holiday_surge"][0]))
+                mix = surge_mix(asks, window, world.day(faults["holiday_surge"][0]))
                 surge_lines.append(
                     f"  {day:10} {window.start:%m-%d %H:%M} {labelled.action:8} cost z "
                     f"{z:5.2f} (threshold {limit:.2f}); {mix}"

@@ -25,7 +25,7 @@ from training.model import fit_baseline_model, fit_model, model_features
 from training.release import mark_challenger
 from training.report import write_report
 from training.snapshot import Snapshot, build_snapshot, load_snapshot, save_snapshot
-from training.split import split_by_time
+from training.split import TimeSplit, split_by_time
 
 log = logging.getLogger(__name__)
 
@@ -174,15 +174,22 @@ def train(
     )
 
 
-def evaluate_version(
+def version_split(
     settings: Settings, ref: str | None
-) -> tuple[registry.LoadedModel, dict, Path]:
-    """Re-evaluate a registered version on its own (hash-verified) snapshot's test split."""
+) -> tuple[str, registry.LoadedModel, Snapshot, TimeSplit]:
+    """A registered version, verified, with its own (hash-verified) snapshot and split."""
     version = registry.resolve_version(settings, ref)
     loaded = registry.load_version(settings, version)
     meta = loaded.bundle.metadata
     snapshot = load_snapshot(settings, meta["snapshot_id"], meta.get("snapshot_hash"))
-    split = snapshot_split(snapshot, loaded.bundle.metadata, settings)
+    return version, loaded, snapshot, snapshot_split(snapshot, meta, settings)
+
+
+def evaluate_version(
+    settings: Settings, ref: str | None
+) -> tuple[registry.LoadedModel, dict, Path]:
+    """Re-evaluate a registered version on its own (hash-verified) snapshot's test split."""
+    version, loaded, snapshot, split = version_split(settings, ref)
     contract = load_contract(settings.feature_repo)
     evaluation = evaluate_bundle(loaded.bundle, split, contract, settings)
     header = {
